@@ -1,0 +1,3 @@
+module github.com/gobee-dev/gobee
+
+go 1.26
