@@ -1,0 +1,92 @@
+// Package interp is gobee's eBPF interpreter.
+//
+// A program is decoded once by Load into a compact form; Run then executes
+// it without allocating. By default every load and store is checked against
+// the memory regions the run may touch (the stack frames and the regions
+// the caller passes), so even unverified bytecode cannot reach other host
+// memory. Pointers are real host addresses, as in the kernel.
+package interp
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/gobee-dev/gobee/isa"
+)
+
+// HelperFunc implements a helper function or kfunc. It receives r1–r5 and
+// returns the value for r0. A non-nil error aborts the run.
+type HelperFunc func(r *Run, r1, r2, r3, r4, r5 uint64) (uint64, error)
+
+// Helper id of bpf_tail_call in the kernel's enum bpf_func_id.
+const HelperTailCall = 12
+
+// MaxTailCalls is MAX_TAIL_CALL_CNT.
+const MaxTailCalls = 33
+
+// DefaultBudget is the default instruction budget of one run.
+const DefaultBudget = 1 << 30
+
+// TailCallFunc resolves bpf_tail_call(ctx, map, index) to a program. It
+// returns nil when the slot is empty or the map is not a program array; the
+// caller then continues after the call, as the kernel does.
+type TailCallFunc func(r *Run, mapPtr, index uint64) *Program
+
+// Options configure Load.
+type Options struct {
+	// Helpers maps helper ids (enum bpf_func_id) to implementations.
+	// A call to an id that is not here is rejected at load time.
+	Helpers map[int32]HelperFunc
+	// Kfuncs maps kfunc BTF ids to implementations.
+	Kfuncs map[int32]HelperFunc
+	// TailCall resolves bpf_tail_call. If nil, helper 12 is an ordinary
+	// helper looked up in Helpers.
+	TailCall TailCallFunc
+	// Unchecked skips the per-access memory checks. Only verified
+	// programs may run unchecked.
+	Unchecked bool
+	// Budget is the number of instructions one run may execute before it
+	// fails with ErrBudget; 0 means DefaultBudget.
+	Budget uint64
+}
+
+// Region is memory a run may touch: its context, packet, map values.
+type Region struct {
+	Mem      []byte
+	Writable bool
+}
+
+// Input is what one run starts from.
+type Input struct {
+	// Args are r1–r5 at entry.
+	Args [5]uint64
+	// Regions are the memory the program may load from and store to,
+	// besides its own stack.
+	Regions []Region
+	// Context is an opaque value that helpers can read with Run.Context.
+	Context any
+	// CPU is the virtual CPU the run holds (bpf_get_smp_processor_id).
+	CPU int
+}
+
+// Runtime errors. They are wrapped in a *RuntimeError naming the instruction.
+var (
+	ErrBudget        = errors.New("instruction budget exhausted")
+	ErrOutOfBounds   = errors.New("memory access out of bounds")
+	ErrReadOnly      = errors.New("store to read-only memory")
+	ErrCallDepth     = errors.New("call depth exceeds limit")
+	ErrUnknownHelper = errors.New("unknown helper")
+	ErrUnknownKfunc  = errors.New("unknown kfunc")
+	ErrUnsupported   = errors.New("unsupported instruction")
+)
+
+// RuntimeError names the instruction (slot index) at which a run failed.
+type RuntimeError struct {
+	PC  int
+	Err error
+}
+
+func (e *RuntimeError) Error() string { return fmt.Sprintf("insn %d: %v", e.PC, e.Err) }
+func (e *RuntimeError) Unwrap() error { return e.Err }
+
+var _ = isa.StackSize
