@@ -45,6 +45,10 @@ type Options struct {
 	// Unchecked skips the per-access memory checks. Only verified
 	// programs may run unchecked.
 	Unchecked bool
+	// ResolveImm64 gives the value of an lddw with a pseudo source (map
+	// fd, map value, BTF id): the loader's relocation, as the kernel does
+	// in resolve_pseudo_ldimm64. If nil, such an lddw is rejected.
+	ResolveImm64 func(ins isa.Instruction) (uint64, error)
 	// Budget is the number of instructions one run may execute before it
 	// fails with ErrBudget; 0 means DefaultBudget.
 	Budget uint64
@@ -63,6 +67,9 @@ type Input struct {
 	// Regions are the memory the program may load from and store to,
 	// besides its own stack.
 	Regions []Region
+	// Packet is the packet that the legacy ld_abs/ld_ind instructions read
+	// (the skb's linear data).
+	Packet []byte
 	// Context is an opaque value that helpers can read with Run.Context.
 	Context any
 	// CPU is the virtual CPU the run holds (bpf_get_smp_processor_id).
@@ -78,6 +85,8 @@ var (
 	ErrUnknownHelper = errors.New("unknown helper")
 	ErrUnknownKfunc  = errors.New("unknown kfunc")
 	ErrUnsupported   = errors.New("unsupported instruction")
+	ErrMisaligned    = errors.New("misaligned atomic access")
+	ErrBadCallTarget = errors.New("bad call target")
 )
 
 // RuntimeError names the instruction (slot index) at which a run failed.
@@ -88,5 +97,3 @@ type RuntimeError struct {
 
 func (e *RuntimeError) Error() string { return fmt.Sprintf("insn %d: %v", e.PC, e.Err) }
 func (e *RuntimeError) Unwrap() error { return e.Err }
-
-var _ = isa.StackSize

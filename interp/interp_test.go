@@ -1,0 +1,119 @@
+package interp
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/gobee-dev/gobee/isa"
+)
+
+// alu builds an ALU64/ALU instruction.
+func alu(class isa.Class, op, src uint8, dst, srcReg isa.Register, imm int64) isa.Instruction {
+	return isa.Instruction{Op: isa.Opcode(uint8(class) | op | src), Dst: dst, Src: srcReg, Imm: imm}
+}
+
+var exit = isa.Instruction{Op: isa.OpcodeExit}
+
+func mov64(dst isa.Register, imm int64) isa.Instruction {
+	return alu(isa.ClassALU64, isa.OpMov, isa.SrcK, dst, 0, imm)
+}
+
+func run(t *testing.T, prog isa.Instructions, in *Input) (uint64, error) {
+	t.Helper()
+	p, err := Load(prog, &Options{})
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if in == nil {
+		in = &Input{}
+	}
+	return p.Run(in)
+}
+
+func TestALUSemantics(t *testing.T) {
+	tests := []struct {
+		name string
+		prog isa.Instructions
+		want uint64
+	}{
+		{"mov32 zero-extends", isa.Instructions{mov64(isa.R0, -1), alu(isa.ClassALU, isa.OpMov, isa.SrcX, isa.R0, isa.R0, 0), exit}, 0xffffffff},
+		{"div by zero is 0", isa.Instructions{mov64(isa.R0, 7), mov64(isa.R1, 0), alu(isa.ClassALU64, isa.OpDiv, isa.SrcX, isa.R0, isa.R1, 0), exit}, 0},
+		{"mod by zero keeps dividend", isa.Instructions{mov64(isa.R0, -7), mov64(isa.R1, 0), alu(isa.ClassALU64, isa.OpMod, isa.SrcX, isa.R0, isa.R1, 0), exit}, 0xfffffffffffffff9},
+		{"mod32 by zero zero-extends", isa.Instructions{mov64(isa.R0, -7), mov64(isa.R1, 0), alu(isa.ClassALU, isa.OpMod, isa.SrcX, isa.R0, isa.R1, 0), exit}, 0xfffffff9},
+		{"lsh masks the amount", isa.Instructions{mov64(isa.R0, 1), mov64(isa.R1, 65), alu(isa.ClassALU64, isa.OpLsh, isa.SrcX, isa.R0, isa.R1, 0), exit}, 2},
+		{"arsh32", isa.Instructions{mov64(isa.R0, -8), alu(isa.ClassALU, isa.OpArsh, isa.SrcK, isa.R0, 0, 1), exit}, 0xfffffffc},
+		{"be16", isa.Instructions{mov64(isa.R0, 0x11223344), alu(isa.ClassALU, isa.OpEnd, isa.EndToBE, isa.R0, 0, 16), exit}, 0x4433},
+	}
+	for _, tt := range tests {
+		got, err := run(t, tt.prog, nil)
+		if err != nil || got != tt.want {
+			t.Errorf("%s: got %#x, %v; want %#x", tt.name, got, err, tt.want)
+		}
+	}
+}
+
+func TestStackAndCalls(t *testing.T) {
+	// main: r6 = 5; call sub; r0 += r6; exit.  sub: r6 = 100; r0 = r1 + 1 ... stored via stack.
+	prog := isa.Instructions{
+		mov64(isa.R6, 5),
+		mov64(isa.R1, 41),
+		{Op: isa.OpcodeCall, Src: isa.PseudoCall, Imm: 3},
+		alu(isa.ClassALU64, isa.OpAdd, isa.SrcX, isa.R0, isa.R6, 0),
+		exit,
+		exit, // padding, never reached
+		mov64(isa.R6, 100),
+		{Op: isa.Opcode(uint8(isa.ClassSTX) | isa.ModeMEM | isa.SizeDW), Dst: isa.R10, Src: isa.R1, Off: -8},
+		{Op: isa.Opcode(uint8(isa.ClassLDX) | isa.ModeMEM | isa.SizeDW), Dst: isa.R0, Src: isa.R10, Off: -8},
+		alu(isa.ClassALU64, isa.OpAdd, isa.SrcK, isa.R0, 0, 1),
+		exit,
+	}
+	got, err := run(t, prog, nil)
+	if err != nil || got != 47 {
+		t.Fatalf("got %d, %v; want 47", got, err)
+	}
+}
+
+func TestCheckedMode(t *testing.T) {
+	ldx := isa.Instruction{Op: isa.Opcode(uint8(isa.ClassLDX) | isa.ModeMEM | isa.SizeDW), Dst: isa.R0, Src: isa.R10, Off: -520}
+	_, err := run(t, isa.Instructions{ldx, exit}, nil)
+	var re *RuntimeError
+	if !errors.As(err, &re) || !errors.Is(err, ErrOutOfBounds) || re.PC != 0 {
+		t.Fatalf("stack overrun: got %v", err)
+	}
+	mem := make([]byte, 8)
+	st := isa.Instruction{Op: isa.Opcode(uint8(isa.ClassST) | isa.ModeMEM | isa.SizeW), Dst: isa.R1, Off: 6, Imm: 1}
+	_, err = run(t, isa.Instructions{st, exit}, &Input{Args: [5]uint64{Addr(mem)}, Regions: []Region{{Mem: mem, Writable: true}}})
+	if !errors.Is(err, ErrOutOfBounds) {
+		t.Fatalf("store past region: got %v", err)
+	}
+	_, err = run(t, isa.Instructions{{Op: st.Op, Dst: isa.R1, Imm: 1}, exit}, &Input{Args: [5]uint64{Addr(mem)}, Regions: []Region{{Mem: mem}}})
+	if !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("store to read-only: got %v", err)
+	}
+}
+
+func TestBudget(t *testing.T) {
+	loop := isa.Instructions{{Op: isa.OpcodeJA, Off: -1}, exit}
+	p, err := Load(loop, &Options{Budget: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Run(&Input{}); !errors.Is(err, ErrBudget) {
+		t.Fatalf("endless loop: got %v", err)
+	}
+}
+
+func TestCallDepth(t *testing.T) {
+	prog := isa.Instructions{{Op: isa.OpcodeCall, Src: isa.PseudoCall, Imm: -1}, exit}
+	if _, err := run(t, prog, nil); !errors.Is(err, ErrCallDepth) {
+		t.Fatalf("recursion: got %v", err)
+	}
+}
+
+func TestUnknownHelper(t *testing.T) {
+	_, err := Load(isa.Instructions{{Op: isa.OpcodeCall, Imm: 99}, exit}, nil)
+	var ie *isa.Error
+	if !errors.Is(err, ErrUnknownHelper) || !errors.As(err, &ie) || ie.Insn != 0 {
+		t.Fatalf("got %v", err)
+	}
+}
