@@ -1,6 +1,7 @@
 package interp
 
 import (
+	"encoding/binary"
 	"errors"
 	"testing"
 
@@ -115,5 +116,49 @@ func TestUnknownHelper(t *testing.T) {
 	var ie *isa.Error
 	if !errors.Is(err, ErrUnknownHelper) || !errors.As(err, &ie) || ie.Insn != 0 {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestConcurrentRuns runs one program from many goroutines: each run has
+// its own stack and registers, and atomics on shared memory are atomic.
+func TestConcurrentRuns(t *testing.T) {
+	shared := make([]byte, 8)
+	prog := isa.Instructions{
+		// r0 = r2 (goroutine id); *(u64 *)(r10 - 8) = r0; spin a little; r0 = *(r10 - 8)
+		alu(isa.ClassALU64, isa.OpMov, isa.SrcX, isa.R0, isa.R2, 0),
+		{Op: isa.Opcode(uint8(isa.ClassSTX) | isa.ModeMEM | isa.SizeDW), Dst: isa.R10, Src: isa.R0, Off: -8},
+		mov64(isa.R3, 1),
+		{Op: isa.Opcode(uint8(isa.ClassSTX) | isa.ModeATOMIC | isa.SizeDW), Dst: isa.R1, Src: isa.R3, Imm: isa.AtomicAdd},
+		{Op: isa.Opcode(uint8(isa.ClassLDX) | isa.ModeMEM | isa.SizeDW), Dst: isa.R0, Src: isa.R10, Off: -8},
+		exit,
+	}
+	p, err := Load(prog, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers, runs = 8, 2000
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			for range runs {
+				got, err := p.Run(&Input{Args: [5]uint64{Addr(shared), uint64(w)}, Regions: []Region{{Mem: shared, Writable: true}}})
+				if err == nil && got != uint64(w) {
+					err = errors.New("a run saw another run's stack")
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := binary.LittleEndian.Uint64(shared); n != workers*runs {
+		t.Fatalf("atomic adds: got %d, want %d", n, workers*runs)
 	}
 }
