@@ -109,6 +109,9 @@ type Run struct {
 	// The active stack: the frames in use, [lo, lo+span).
 	lo, span uint64
 	base     unsafe.Pointer // address lo as a Go pointer
+	// hot is the granted region that served the last access outside the
+	// stack: packet loops hit it again and again.
+	hot region
 }
 
 // region is a memory range the run may touch, in address form.
@@ -174,6 +177,7 @@ func (p *Program) Run(in *Input) (uint64, error) {
 	ret, err := r.exec(0, 0)
 	r.in = nil
 	r.regions = r.regions[:0]
+	r.hot = region{}
 	p.pool.Put(r)
 	return ret, err
 }
@@ -208,6 +212,9 @@ func (r *Run) ptr(addr, n uint64, write bool) unsafe.Pointer {
 	if off := addr - r.lo; off < r.span && n <= r.span-off {
 		return unsafe.Add(r.base, off)
 	}
+	if off := addr - r.hot.addr; off < r.hot.size && n <= r.hot.size-off && (r.hot.writable || !write) {
+		return unsafe.Add(r.hot.ptr, off)
+	}
 	return r.ptrSlow(addr, n, write)
 }
 
@@ -218,6 +225,7 @@ func (r *Run) ptrSlow(addr, n uint64, write bool) unsafe.Pointer {
 			if write && !m.writable {
 				return nil
 			}
+			r.hot = *m
 			return unsafe.Add(m.ptr, off)
 		}
 	}
