@@ -1,0 +1,13 @@
+//go:build !linux
+
+package kernel
+
+func progLoad(progType uint32, code []byte, license string) (int, error) {
+	return -1, ErrNotSupported
+}
+
+func testRun(fd int, data, ctx []byte, repeat uint32) (uint32, []byte, uint32, error) {
+	return 0, nil, 0, ErrNotSupported
+}
+
+func closeFD(fd int) error { return ErrNotSupported }
