@@ -2,6 +2,7 @@
 # test.sh is the project's test command (the README's second command):
 # formatting, vet, every test (conformance files and kernel differential
 # tests included), and short fuzzing of the parsers and the interpreter.
+# It ends with the counts the differential and conformance tests report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,11 +12,23 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 go build -o bin/gobee ./cmd/gobee
-go test -count=1 ./...
+
+# go test hides a passing package's output; keep the verbose log and show
+# the package results and every "compared"/"passed" count from it.
+log=$(mktemp)
+if ! go test -count=1 -v ./... >"$log" 2>&1; then
+	grep -E -B2 -A30 -- '^(--- FAIL|FAIL|panic:)' "$log" | head -300
+	echo "tests failed; full log: $log"
+	exit 1
+fi
+grep -E '^(ok|FAIL|\?)\s' "$log" || true
+grep -E -o '(differential|maps|conformance|kernel)[^:]*: .*(compared|passed).*' "$log" | sort -u || true
+rm -f "$log"
 
 # Brief fuzzing: no input may crash the host.
-fuzz() { go test -run '^$' -fuzz "^$1\$" -fuzztime "${FUZZTIME:-10s}" "$2"; }
+fuzz() { go test -run '^$' -fuzz "^$1\$" -fuzztime "${FUZZTIME:-10s}" "$2" >/dev/null && echo "fuzz $1 ($2): ok"; }
 fuzz FuzzDecode ./isa
 fuzz FuzzAssemble ./isa
 fuzz FuzzRunChecked ./interp
 fuzz FuzzParse ./conformance
+fuzz FuzzDifferential ./difftest
