@@ -1,0 +1,130 @@
+package maps
+
+import (
+	"encoding/binary"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// arrayCore is BPF_MAP_TYPE_ARRAY and BPF_MAP_TYPE_PERCPU_ARRAY: fixed,
+// zero-initialised storage indexed by a 4-byte key, values updated in
+// place (as the kernel does). Element i's value starts at i*stride (per-CPU:
+// CPU c's at (i*ncpu+c)*stride), so values are 8-byte aligned and a
+// per-CPU element's user-format value is one contiguous slice.
+type arrayCore struct {
+	o      *object
+	max    uint32
+	percpu bool
+	slot   int // bytes per element: stride, or stride*ncpu
+	// mu orders user-space copies against updates so that the Go API is
+	// race-free; programs write through their pointers without it, like
+	// the kernel's.
+	mu   sync.RWMutex
+	data []byte
+}
+
+func newArrayCore(o *object) (core, error) {
+	a := &arrayCore{o: o, max: o.spec.MaxEntries, percpu: o.spec.Type == PerCPUArray}
+	a.slot = o.stride
+	if a.percpu {
+		a.slot *= o.ncpu
+	}
+	total := uint64(a.max) * uint64(a.slot)
+	if total > maxPrealloc {
+		return nil, errorf(unix.ENOMEM, "array of %d bytes exceeds gobee's limit of %d", total, uint64(maxPrealloc))
+	}
+	a.data = make([]byte, total)
+	return a, nil
+}
+
+func (a *arrayCore) index(key []byte) (uint32, bool) {
+	i := binary.NativeEndian.Uint32(key)
+	return i, i < a.max
+}
+
+// elem returns element i in user format (all CPUs for per-CPU arrays).
+func (a *arrayCore) elem(i uint32) []byte {
+	off := int(i) * a.slot
+	return a.data[off : off+a.slot : off+a.slot]
+}
+
+func (a *arrayCore) lookup(key, dst []byte) error {
+	i, ok := a.index(key)
+	if !ok {
+		return errNoKey
+	}
+	a.mu.RLock()
+	// Plain arrays copy value_size bytes; per-CPU arrays copy each CPU's
+	// rounded-up slot, padding included (copy_map_value_long).
+	copy(dst, a.elem(i))
+	a.mu.RUnlock()
+	return nil
+}
+
+// update is array_map_update_elem: unknown flags, then the index, then
+// BPF_NOEXIST (array elements always exist).
+func (a *arrayCore) update(key, value []byte, flags uint64, cpu int, user bool) error {
+	if flags > UpdateExist {
+		return errUpdateFlags
+	}
+	i, ok := a.index(key)
+	if !ok {
+		return errIndex
+	}
+	if flags == UpdateNoExist {
+		return errArrayNoExist
+	}
+	e := a.elem(i)
+	a.mu.Lock()
+	switch {
+	case !a.percpu:
+		copy(e, value[:a.o.valueSize])
+	case user:
+		copy(e, value)
+	default:
+		copy(e[cpu*a.o.stride:], value[:a.o.valueSize])
+	}
+	a.mu.Unlock()
+	return nil
+}
+
+func (a *arrayCore) delete(key []byte) error { return errArrayDelete }
+
+// nextKey is array_map_get_next_key: a missing or out-of-range key gives
+// index 0.
+func (a *arrayCore) nextKey(key []byte) ([]byte, error) {
+	next := make([]byte, 4)
+	i := uint32(1<<32 - 1)
+	if key != nil {
+		i = binary.NativeEndian.Uint32(key)
+	}
+	switch {
+	case i >= a.max:
+		i = 0
+	case i == a.max-1:
+		return nil, errLastKey
+	default:
+		i++
+	}
+	binary.NativeEndian.PutUint32(next, i)
+	return next, nil
+}
+
+func (a *arrayCore) lookupAndDelete(key, dst []byte) error { return errNotSupp }
+
+func (a *arrayCore) lookupBatch(o *object, cursor, keys, values []byte, del bool) (int, []byte, error) {
+	return genericLookupBatch(o, cursor, keys, values)
+}
+
+func (a *arrayCore) lookupElem(key []byte, cpu int) []byte {
+	i, ok := a.index(key)
+	if !ok {
+		return nil
+	}
+	e := a.elem(i)
+	if a.percpu {
+		e = e[cpu*a.o.stride:]
+	}
+	return e[:a.o.valueSize:a.o.valueSize]
+}
