@@ -76,7 +76,9 @@ func Load(insns isa.Instructions, opts *Options) (*Program, error) {
 func (p *Program) Len() int { return len(p.insts) }
 
 // Addr returns the host address of b[0] as a program sees it (0 for an
-// empty slice).
+// empty slice). The memory must stay where it is for the run: pass it in
+// Input.Regions (which makes it escape to the heap and keeps it alive),
+// never a slice that only lives on a goroutine stack.
 func Addr(b []byte) uint64 {
 	if len(b) == 0 {
 		return 0
