@@ -31,6 +31,9 @@ func (o *object) BatchLookup(cursor, keys, values []byte, elemFlags uint64) (int
 	if err := o.canRead(); err != nil {
 		return 0, nil, err
 	}
+	if o.rule.noBatch {
+		return 0, nil, errNotSupp
+	}
 	return o.lookupBatch(cursor, keys, values, elemFlags, false)
 }
 
@@ -97,6 +100,9 @@ func (o *object) BatchUpdate(keys, values []byte, elemFlags uint64) (int, error)
 	if err := o.canWrite(); err != nil {
 		return 0, err
 	}
+	if o.rule.noBatch {
+		return 0, errNotSupp
+	}
 	if err := checkElemFlags(elemFlags); err != nil {
 		return 0, err
 	}
@@ -120,7 +126,7 @@ func (o *object) BatchDelete(keys []byte, elemFlags uint64) (int, error) {
 	if err := o.canWrite(); err != nil {
 		return 0, err
 	}
-	if !o.rule.hashBatch {
+	if !o.rule.hashBatch && !o.rule.deleteBatch {
 		return 0, errNotSupp
 	}
 	if err := checkElemFlags(elemFlags); err != nil {

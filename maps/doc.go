@@ -1,13 +1,18 @@
 // Package maps implements eBPF maps with the kernel's semantics: the
 // types, creation checks, flags, errno values, iteration order and batch
-// behaviour of Linux's kernel/bpf/hashtab.c and arraymap.c.
+// behaviour of Linux's kernel/bpf/hashtab.c, arraymap.c,
+// queue_stack_maps.c, bloom_filter.c and lpm_trie.c.
 //
 // Implemented: HASH, PERCPU_HASH, LRU_HASH, LRU_PERCPU_HASH (with and
-// without BPF_F_NO_COMMON_LRU), ARRAY and PERCPU_ARRAY.
+// without BPF_F_NO_COMMON_LRU), ARRAY, PERCPU_ARRAY, QUEUE, STACK,
+// BLOOM_FILTER and LPM_TRIE. The maps without keys (QUEUE, STACK,
+// BLOOM_FILTER) have Push, Pop and Peek besides the keyed operations with a
+// nil key.
 //
 // A Map has a user-space face (the bpf() commands: Lookup, Update, Delete,
 // NextKey, LookupAndDelete, the batch commands, Freeze) and a program face
-// (LookupElem, UpdateElem, DeleteElem) that the helpers in helpers.go
+// (LookupElem, UpdateElem, DeleteElem, PushElem, PopElem, PeekElem) that
+// the helpers in helpers.go
 // expose to the interpreter through map handles (Handle).
 //
 // Memory: element storage is allocated on insert and never reused, so a

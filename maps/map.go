@@ -75,6 +75,21 @@ type Map interface {
 	UpdateElem(key, value []byte, flags uint64, cpu int) error
 	// DeleteElem is bpf_map_delete_elem.
 	DeleteElem(key []byte) error
+
+	// Push, Pop and Peek are the user-space operations of the maps
+	// without keys (QUEUE, STACK, BLOOM_FILTER): BPF_MAP_UPDATE_ELEM,
+	// BPF_MAP_LOOKUP_AND_DELETE_ELEM and BPF_MAP_LOOKUP_ELEM with value as
+	// the value buffer. Pop and Peek of a queue or stack copy the element
+	// into value; Peek of a bloom filter reads value and returns nil if it
+	// may be in the set, ENOENT if it is not. Maps with keys: EINVAL.
+	Push(value []byte, flags uint64) error
+	Pop(value []byte) error
+	Peek(value []byte) error
+	// PushElem, PopElem and PeekElem are bpf_map_push_elem,
+	// bpf_map_pop_elem and bpf_map_peek_elem on virtual CPU cpu.
+	PushElem(value []byte, flags uint64, cpu int) error
+	PopElem(value []byte, cpu int) error
+	PeekElem(value []byte, cpu int) error
 }
 
 // core is one map family's storage. The object around it checks sizes and

@@ -18,6 +18,10 @@ type Spec struct {
 	// Flags are the BPF_F_* creation flags (Flag* constants). With
 	// FlagNumaNode the map is placed on NUMA node 0, the only node gobee has.
 	Flags uint32
+	// MapExtra is map_extra: for BLOOM_FILTER the number of hash
+	// functions in its low 4 bits (0 means 5); it must be 0 for the
+	// other types gobee implements.
+	MapExtra uint64
 	// NumCPU is the number of virtual CPUs: per-CPU maps keep one value per
 	// CPU and LRU maps with FlagNoCommonLRU one list per CPU. 0 means
 	// runtime.GOMAXPROCS(0).
@@ -52,6 +56,11 @@ type typeRule struct {
 	// delete batches); the others have only the generic lookup and update
 	// batches, and the rest is ENOTSUPP.
 	hashBatch bool
+	// deleteBatch: the type has generic_map_delete_batch (LPM_TRIE).
+	deleteBatch bool
+	// noBatch: the type has no batch ops at all (QUEUE, STACK,
+	// BLOOM_FILTER): every batch command is ENOTSUPP.
+	noBatch bool
 }
 
 // rules lists the map types gobee implements.
@@ -62,6 +71,10 @@ var rules = map[Type]typeRule{
 	LRUPerCPUHash: {check: htabAllocCheck, alloc: newHashCore, hashBatch: true},
 	Array:         {check: arrayAllocCheck, alloc: newArrayCore},
 	PerCPUArray:   {check: arrayAllocCheck, alloc: newArrayCore},
+	Queue:         {check: queueAllocCheck, alloc: newQueueCore, noBatch: true},
+	Stack:         {check: queueAllocCheck, alloc: newQueueCore, noBatch: true},
+	BloomFilter:   {check: bloomAllocCheck, alloc: newBloomCore, noBatch: true},
+	LPMTrie:       {check: lpmAllocCheck, alloc: newLPMCore, deleteBatch: true},
 }
 
 // New creates a map. It validates the spec as the kernel's map_create and
@@ -69,6 +82,11 @@ var rules = map[Type]typeRule{
 // ENOTSUPP), and returns an *Error saying what is wrong.
 func New(spec Spec) (Map, error) {
 	s := spec
+	// map_create refuses map_extra for the types without one before it
+	// looks at anything else.
+	if s.MapExtra != 0 && s.Type != BloomFilter && s.Type != Arena {
+		return nil, errorf(unix.EINVAL, "map_extra %#x is only for bloom filters and arenas", s.MapExtra)
+	}
 	if s.Flags&FlagRdonly != 0 && s.Flags&FlagWronly != 0 {
 		return nil, errorf(unix.EINVAL, "BPF_F_RDONLY and BPF_F_WRONLY together")
 	}

@@ -32,8 +32,7 @@ type sysCreateAttr struct {
 	innerFd, numaNode                              uint32
 	name                                           [16]byte
 	ifindex, btfFd, btfKey, btfValue, btfVmlinux   uint32
-	_                                              uint32
-	extra                                          uint64
+	extra                                          uint64 // map_extra, at offset 64
 }
 
 type sysElemAttr struct {
@@ -79,7 +78,7 @@ func nameBytes(s string) (b [16]byte) {
 
 func kcreate(s Spec, ncpu int) (*kmap, error) {
 	attr := sysCreateAttr{mapType: uint32(s.Type), keySize: s.KeySize, valueSize: s.ValueSize,
-		maxEntries: s.MaxEntries, flags: s.Flags, name: nameBytes(s.Name)}
+		maxEntries: s.MaxEntries, flags: s.Flags, name: nameBytes(s.Name), extra: s.MapExtra}
 	fd, err := sysBPF(sysMapCreate, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	if err != nil {
 		return nil, err
