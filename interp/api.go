@@ -55,9 +55,24 @@ type Options struct {
 }
 
 // Region is memory a run may touch: its context, packet, map values.
+// A region with an Accessor is a context: its bytes are never loaded or
+// stored directly; every access inside it goes to the accessor.
 type Region struct {
 	Mem      []byte
 	Writable bool
+	Accessor ContextAccessor
+}
+
+// ContextAccessor interprets a program's loads and stores of its context
+// (struct xdp_md, struct __sk_buff, ...). The kernel rewrites such accesses
+// into accesses of its own structures when it loads a program
+// (convert_ctx_access), e.g. the u32 load of xdp_md->data becomes a 64-bit
+// pointer load; gobee's interpreter calls the accessor at run time instead,
+// so it also enforces which offsets and sizes each field allows. off is
+// the offset into the context; an error aborts the run.
+type ContextAccessor interface {
+	LoadContext(r *Run, off, size uint32) (uint64, error)
+	StoreContext(r *Run, off, size uint32, value uint64) error
 }
 
 // Input is what one run starts from.
@@ -87,6 +102,7 @@ var (
 	ErrUnsupported   = errors.New("unsupported instruction")
 	ErrMisaligned    = errors.New("misaligned atomic access")
 	ErrBadCallTarget = errors.New("bad call target")
+	ErrContextAccess = errors.New("invalid context access")
 )
 
 // RuntimeError names the instruction (slot index) at which a run failed.

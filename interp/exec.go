@@ -165,68 +165,115 @@ func (r *Run) exec(pc int, base int) (uint64, error) {
 		case opLdxB:
 			p := r.ptr(regs[s]+uint64(int64(in.off)), 1, false)
 			if p == nil {
-				return 0, r.accessFault(pc, regs[s], in, 1, false)
+				v, err := r.contextLoad(pc, regs[s]+uint64(int64(in.off)), 1)
+				if err != nil {
+					return 0, err
+				}
+				regs[d] = v
+				break
 			}
 			regs[d] = uint64(*(*uint8)(p))
 		case opLdxH:
 			p := r.ptr(regs[s]+uint64(int64(in.off)), 2, false)
 			if p == nil {
-				return 0, r.accessFault(pc, regs[s], in, 2, false)
+				v, err := r.contextLoad(pc, regs[s]+uint64(int64(in.off)), 2)
+				if err != nil {
+					return 0, err
+				}
+				regs[d] = v
+				break
 			}
 			regs[d] = uint64(*(*uint16)(p))
 		case opLdxW:
 			p := r.ptr(regs[s]+uint64(int64(in.off)), 4, false)
 			if p == nil {
-				return 0, r.accessFault(pc, regs[s], in, 4, false)
+				v, err := r.contextLoad(pc, regs[s]+uint64(int64(in.off)), 4)
+				if err != nil {
+					return 0, err
+				}
+				regs[d] = v
+				break
 			}
 			regs[d] = uint64(*(*uint32)(p))
 		case opLdxDW:
 			p := r.ptr(regs[s]+uint64(int64(in.off)), 8, false)
 			if p == nil {
-				return 0, r.accessFault(pc, regs[s], in, 8, false)
+				v, err := r.contextLoad(pc, regs[s]+uint64(int64(in.off)), 8)
+				if err != nil {
+					return 0, err
+				}
+				regs[d] = v
+				break
 			}
 			regs[d] = *(*uint64)(p)
 		case opLdxSB:
 			p := r.ptr(regs[s]+uint64(int64(in.off)), 1, false)
 			if p == nil {
-				return 0, r.accessFault(pc, regs[s], in, 1, false)
+				v, err := r.contextLoad(pc, regs[s]+uint64(int64(in.off)), 1)
+				if err != nil {
+					return 0, err
+				}
+				regs[d] = uint64(int64(int8(v)))
+				break
 			}
 			regs[d] = uint64(int64(*(*int8)(p)))
 		case opLdxSH:
 			p := r.ptr(regs[s]+uint64(int64(in.off)), 2, false)
 			if p == nil {
-				return 0, r.accessFault(pc, regs[s], in, 2, false)
+				v, err := r.contextLoad(pc, regs[s]+uint64(int64(in.off)), 2)
+				if err != nil {
+					return 0, err
+				}
+				regs[d] = uint64(int64(int16(v)))
+				break
 			}
 			regs[d] = uint64(int64(*(*int16)(p)))
 		case opLdxSW:
 			p := r.ptr(regs[s]+uint64(int64(in.off)), 4, false)
 			if p == nil {
-				return 0, r.accessFault(pc, regs[s], in, 4, false)
+				v, err := r.contextLoad(pc, regs[s]+uint64(int64(in.off)), 4)
+				if err != nil {
+					return 0, err
+				}
+				regs[d] = uint64(int64(int32(v)))
+				break
 			}
 			regs[d] = uint64(int64(*(*int32)(p)))
 
 		case opStB, opStxB:
 			p := r.ptr(regs[d]+uint64(int64(in.off)), 1, true)
 			if p == nil {
-				return 0, r.accessFault(pc, regs[d], in, 1, true)
+				if err := r.contextStore(pc, regs[d]+uint64(int64(in.off)), 1, storeValue(in, regs)); err != nil {
+					return 0, err
+				}
+				break
 			}
 			*(*uint8)(p) = uint8(storeValue(in, regs))
 		case opStH, opStxH:
 			p := r.ptr(regs[d]+uint64(int64(in.off)), 2, true)
 			if p == nil {
-				return 0, r.accessFault(pc, regs[d], in, 2, true)
+				if err := r.contextStore(pc, regs[d]+uint64(int64(in.off)), 2, storeValue(in, regs)); err != nil {
+					return 0, err
+				}
+				break
 			}
 			*(*uint16)(p) = uint16(storeValue(in, regs))
 		case opStW, opStxW:
 			p := r.ptr(regs[d]+uint64(int64(in.off)), 4, true)
 			if p == nil {
-				return 0, r.accessFault(pc, regs[d], in, 4, true)
+				if err := r.contextStore(pc, regs[d]+uint64(int64(in.off)), 4, storeValue(in, regs)); err != nil {
+					return 0, err
+				}
+				break
 			}
 			*(*uint32)(p) = uint32(storeValue(in, regs))
 		case opStDW, opStxDW:
 			p := r.ptr(regs[d]+uint64(int64(in.off)), 8, true)
 			if p == nil {
-				return 0, r.accessFault(pc, regs[d], in, 8, true)
+				if err := r.contextStore(pc, regs[d]+uint64(int64(in.off)), 8, storeValue(in, regs)); err != nil {
+					return 0, err
+				}
+				break
 			}
 			*(*uint64)(p) = storeValue(in, regs)
 

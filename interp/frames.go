@@ -92,11 +92,7 @@ func (r *Run) fault(pc int, err error) error {
 	return &RuntimeError{PC: pc, Err: err}
 }
 
-// accessFault reports a load or store outside the run's memory.
-func (r *Run) accessFault(pc int, base uint64, in *inst, n uint64, write bool) error {
-	return r.accessFaultAt(pc, base+uint64(int64(in.off)), n, write)
-}
-
+// accessFaultAt reports a load or store outside the run's memory.
 func (r *Run) accessFaultAt(pc int, addr, n uint64, write bool) error {
 	kind := "load from"
 	if write {
@@ -117,4 +113,41 @@ func (r *Run) writableMiss(addr, n uint64) bool {
 		}
 	}
 	return false
+}
+
+// context finds the context region holding [addr, addr+n).
+func (r *Run) context(addr, n uint64) (*region, uint64) {
+	for i := range r.regions {
+		m := &r.regions[i]
+		if off := addr - m.addr; m.accessor != nil && off < m.size && n <= m.size-off {
+			return m, off
+		}
+	}
+	return nil, 0
+}
+
+// contextLoad is the slow path of a load that missed the stack and the
+// plain regions: a context field, or a fault.
+func (r *Run) contextLoad(pc int, addr, n uint64) (uint64, error) {
+	m, off := r.context(addr, n)
+	if m == nil {
+		return 0, r.accessFaultAt(pc, addr, n, false)
+	}
+	v, err := m.accessor.LoadContext(r, uint32(off), uint32(n))
+	if err != nil {
+		return 0, r.fault(pc, fmt.Errorf("%w: load of %d bytes at offset %d: %w", ErrContextAccess, n, off, err))
+	}
+	return v, nil
+}
+
+// contextStore is contextLoad for stores.
+func (r *Run) contextStore(pc int, addr, n, v uint64) error {
+	m, off := r.context(addr, n)
+	if m == nil {
+		return r.accessFaultAt(pc, addr, n, true)
+	}
+	if err := m.accessor.StoreContext(r, uint32(off), uint32(n), v); err != nil {
+		return r.fault(pc, fmt.Errorf("%w: store of %d bytes at offset %d: %w", ErrContextAccess, n, off, err))
+	}
+	return nil
 }

@@ -162,3 +162,53 @@ func TestConcurrentRuns(t *testing.T) {
 		t.Fatalf("atomic adds: got %d, want %d", n, workers*runs)
 	}
 }
+
+// fakeXDP is a context accessor shaped like xdp_md: data (offset 0) and
+// data_end (offset 4) read as 64-bit pointers, as the kernel's rewrite makes
+// them; other offsets are refused.
+type fakeXDP struct{ pkt []byte }
+
+func (x *fakeXDP) LoadContext(r *Run, off, size uint32) (uint64, error) {
+	if size != 4 {
+		return 0, errors.New("bad size")
+	}
+	switch off {
+	case 0:
+		return Addr(x.pkt), nil
+	case 4:
+		return Addr(x.pkt) + uint64(len(x.pkt)), nil
+	}
+	return 0, errors.New("bad offset")
+}
+
+func (x *fakeXDP) StoreContext(r *Run, off, size uint32, v uint64) error {
+	return errors.New("read-only")
+}
+
+func TestContextAccessor(t *testing.T) {
+	ldxw := isa.Opcode(uint8(isa.ClassLDX) | isa.ModeMEM | isa.SizeW)
+	prog := isa.Instructions{
+		{Op: ldxw, Dst: isa.R2, Src: isa.R1, Off: 0}, // r2 = ctx->data
+		{Op: ldxw, Dst: isa.R3, Src: isa.R1, Off: 4}, // r3 = ctx->data_end
+		alu(isa.ClassALU64, isa.OpMov, isa.SrcX, isa.R0, isa.R3, 0),
+		alu(isa.ClassALU64, isa.OpSub, isa.SrcX, isa.R0, isa.R2, 0),
+		{Op: isa.Opcode(uint8(isa.ClassLDX) | isa.ModeMEM | isa.SizeB), Dst: isa.R4, Src: isa.R2, Off: 1},
+		alu(isa.ClassALU64, isa.OpAdd, isa.SrcX, isa.R0, isa.R4, 0),
+		exit,
+	}
+	pkt := []byte{1, 100, 3}
+	ctx := make([]byte, 24)
+	in := &Input{Args: [5]uint64{Addr(ctx)}, Regions: []Region{{Mem: ctx, Accessor: &fakeXDP{pkt}}, {Mem: pkt}}}
+	got, err := run(t, prog, in)
+	if err != nil || got != 103 {
+		t.Fatalf("got %d, %v; want 103", got, err)
+	}
+	bad := isa.Instructions{{Op: ldxw, Dst: isa.R0, Src: isa.R1, Off: 8}, exit}
+	if _, err := run(t, bad, in); !errors.Is(err, ErrContextAccess) {
+		t.Fatalf("bad ctx offset: got %v", err)
+	}
+	st := isa.Instructions{{Op: isa.Opcode(uint8(isa.ClassST) | isa.ModeMEM | isa.SizeW), Dst: isa.R1, Imm: 1}, exit}
+	if _, err := run(t, st, in); !errors.Is(err, ErrContextAccess) {
+		t.Fatalf("ctx store: got %v", err)
+	}
+}

@@ -121,6 +121,7 @@ type region struct {
 	addr, size uint64
 	ptr        unsafe.Pointer
 	writable   bool
+	accessor   ContextAccessor
 }
 
 // Context returns the Input.Context of the run.
@@ -140,13 +141,15 @@ func (r *Run) Packet() []byte { return r.in.Packet }
 // mem: helpers call it for memory they hand to the program, such as a map
 // value returned by bpf_map_lookup_elem. mem must stay allocated and must
 // not be reused while the run is in flight.
-func (r *Run) Grant(mem []byte, writable bool) {
+func (r *Run) Grant(mem []byte, writable bool) { r.grant(mem, writable, nil) }
+
+func (r *Run) grant(mem []byte, writable bool, acc ContextAccessor) {
 	if len(mem) == 0 {
 		return
 	}
 	r.regions = append(r.regions, region{
 		addr: Addr(mem), size: uint64(len(mem)),
-		ptr: unsafe.Pointer(unsafe.SliceData(mem)), writable: writable,
+		ptr: unsafe.Pointer(unsafe.SliceData(mem)), writable: writable, accessor: acc,
 	})
 }
 
@@ -191,7 +194,7 @@ func (r *Run) reset(p *Program, in *Input) {
 	r.depth, r.tails, r.loops = 0, 0, isa.MaxLoops
 	r.budget = int64(p.budget)
 	for _, m := range in.Regions {
-		r.Grant(m.Mem, m.Writable)
+		r.grant(m.Mem, m.Writable, m.Accessor)
 	}
 	top := Addr(r.stackMem[:]) + uint64(len(r.stackMem))
 	r.regs[isa.RFP] = top
@@ -224,7 +227,7 @@ func (r *Run) ptrSlow(addr, n uint64, write bool) unsafe.Pointer {
 	for i := range r.regions {
 		m := &r.regions[i]
 		if off := addr - m.addr; off < m.size && n <= m.size-off {
-			if write && !m.writable {
+			if (write && !m.writable) || m.accessor != nil {
 				return nil
 			}
 			r.hot = *m
