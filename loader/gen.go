@@ -1,0 +1,3 @@
+package loader
+
+//go:generate make -C ../testdata/loader
