@@ -176,10 +176,14 @@ func (p *Program) getRun() *Run {
 // Run executes the program once and returns r0. Runtime faults (an access
 // outside the run's memory, an exhausted budget, a helper's error) come
 // back as a *RuntimeError naming the instruction.
-func (p *Program) Run(in *Input) (uint64, error) {
+func (p *Program) Run(in *Input) (uint64, error) { return p.start(0, &in.Args, in) }
+
+// start runs from slot pc with r1–r5 = args on a pooled Run.
+func (p *Program) start(pc int, args *[5]uint64, in *Input) (uint64, error) {
 	r := p.getRun()
 	r.reset(p, in)
-	ret, err := r.exec(0, 0)
+	copy(r.regs[1:6], args[:])
+	ret, err := r.exec(pc, 0)
 	r.in = nil
 	r.regions = r.regions[:0]
 	r.hot = region{}
@@ -190,7 +194,6 @@ func (p *Program) Run(in *Input) (uint64, error) {
 func (r *Run) reset(p *Program, in *Input) {
 	r.prog, r.in = p, in
 	r.regs = [16]uint64{}
-	copy(r.regs[1:6], in.Args[:])
 	r.depth, r.tails, r.loops = 0, 0, isa.MaxLoops
 	r.budget = int64(p.budget)
 	for _, m := range in.Regions {
