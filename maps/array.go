@@ -34,7 +34,7 @@ func newArrayCore(o *object) (core, error) {
 	if total > maxPrealloc {
 		return nil, errorf(unix.ENOMEM, "array of %d bytes exceeds gobee's limit of %d", total, uint64(maxPrealloc))
 	}
-	a.data = make([]byte, total)
+	a.data = arrayStorage(o, total)
 	return a, nil
 }
 

@@ -32,6 +32,13 @@ func Helpers() map[int32]interp.HelperFunc {
 		HelperMapPopElem:          MapPopElem,
 		HelperMapPeekElem:         MapPeekElem,
 		HelperMapLookupPercpuElem: MapLookupPercpuElem,
+
+		HelperPerfEventOutput: PerfEventOutput,
+		HelperRingbufOutput:   RingbufOutput,
+		HelperRingbufReserve:  RingbufReserve,
+		HelperRingbufSubmit:   RingbufSubmit,
+		HelperRingbufDiscard:  RingbufDiscard,
+		HelperRingbufQuery:    RingbufQuery,
 	}
 }
 
@@ -54,6 +61,10 @@ func MapLookupElem(r *interp.Run, m, key, _, _, _ uint64) (uint64, error) {
 	o, k, err := helperArgs("bpf_map_lookup_elem", r, m, key)
 	if err != nil {
 		return 0, err
+	}
+	if hl, ok := o.core.(handleLookup); ok {
+		// Map-in-map: the inner map's handle itself.
+		return hl.lookupInner(k), nil
 	}
 	v := o.LookupElem(k, r.CPU())
 	if v == nil {

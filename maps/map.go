@@ -90,6 +90,11 @@ type Map interface {
 	PushElem(value []byte, flags uint64, cpu int) error
 	PopElem(value []byte, cpu int) error
 	PeekElem(value []byte, cpu int) error
+
+	// Mmap returns the live value storage of a BPF_F_MMAPABLE array, as
+	// a writable shared mmap of its fd; Munmap releases it (see mmap.go).
+	Mmap() ([]byte, error)
+	Munmap(b []byte) error
 }
 
 // core is one map family's storage. The object around it checks sizes and
@@ -239,6 +244,9 @@ func (o *object) Freeze() error {
 	// EPERM, as in the kernel.
 	if err := o.canWrite(); err != nil {
 		return err
+	}
+	if o.writeMapped() {
+		return errorf(unix.EBUSY, "map has writable mappings (Mmap)")
 	}
 	o.frozen.Store(true)
 	return nil

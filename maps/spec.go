@@ -26,6 +26,11 @@ type Spec struct {
 	// CPU and LRU maps with FlagNoCommonLRU one list per CPU. 0 means
 	// runtime.GOMAXPROCS(0).
 	NumCPU int
+	// InnerMap is the inner map template of ARRAY_OF_MAPS and HASH_OF_MAPS
+	// (the kernel's inner_map_fd): maps stored in the outer map must have
+	// its type, key and value sizes and flags (and, for arrays without
+	// BPF_F_INNER_MAP, its max_entries). Ignored by the other types.
+	InnerMap *Spec
 }
 
 // Limits of the kernel (x86-64, 4 KiB pages).
@@ -75,6 +80,9 @@ var rules = map[Type]typeRule{
 	Stack:         {check: queueAllocCheck, alloc: newQueueCore, noBatch: true},
 	BloomFilter:   {check: bloomAllocCheck, alloc: newBloomCore, noBatch: true},
 	LPMTrie:       {check: lpmAllocCheck, alloc: newLPMCore, deleteBatch: true},
+	ProgArray:     {check: fdArrayAllocCheck, alloc: newProgArrayCore, noBatch: true},
+	ArrayOfMaps:   {check: fdArrayAllocCheck, alloc: newArrayOfMapsCore},
+	HashOfMaps:    {check: fdHtabAllocCheck, alloc: newHashOfMapsCore, hashBatch: true},
 }
 
 // New creates a map. It validates the spec as the kernel's map_create and
