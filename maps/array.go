@@ -91,24 +91,24 @@ func (a *arrayCore) update(key, value []byte, flags uint64, cpu int, user bool) 
 
 func (a *arrayCore) delete(key []byte) error { return errArrayDelete }
 
-// nextKey is array_map_get_next_key: a missing or out-of-range key gives
-// index 0.
-func (a *arrayCore) nextKey(key []byte) ([]byte, error) {
-	next := make([]byte, 4)
+func (a *arrayCore) nextKey(key []byte) ([]byte, error) { return arrayNextKey(key, a.max) }
+
+// arrayNextKey is array_map_get_next_key for every array-shaped map: a
+// missing or out-of-range key gives index 0, the last index ENOENT.
+func arrayNextKey(key []byte, max uint32) ([]byte, error) {
 	i := uint32(1<<32 - 1)
 	if key != nil {
 		i = binary.NativeEndian.Uint32(key)
 	}
 	switch {
-	case i >= a.max:
+	case i >= max:
 		i = 0
-	case i == a.max-1:
+	case i == max-1:
 		return nil, errLastKey
 	default:
 		i++
 	}
-	binary.NativeEndian.PutUint32(next, i)
-	return next, nil
+	return binary.NativeEndian.AppendUint32(make([]byte, 0, 4), i), nil
 }
 
 func (a *arrayCore) lookupAndDelete(key, dst []byte) error { return errNotSupp }

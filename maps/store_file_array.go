@@ -79,23 +79,7 @@ func (a *fileArray) update(key, value []byte, flags uint64, cpu int, user bool) 
 
 func (a *fileArray) delete(key []byte) error { return errArrayDelete }
 
-func (a *fileArray) nextKey(key []byte) ([]byte, error) {
-	next := make([]byte, 4)
-	i := uint32(1<<32 - 1)
-	if key != nil {
-		i = binary.NativeEndian.Uint32(key)
-	}
-	switch {
-	case i >= a.max:
-		i = 0
-	case i == a.max-1:
-		return nil, errLastKey
-	default:
-		i++
-	}
-	binary.NativeEndian.PutUint32(next, i)
-	return next, nil
-}
+func (a *fileArray) nextKey(key []byte) ([]byte, error) { return arrayNextKey(key, a.max) }
 
 func (a *fileArray) lookupAndDelete(key, dst []byte) error { return errNotSupp }
 
