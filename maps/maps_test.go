@@ -91,7 +91,7 @@ func TestNewErrors(t *testing.T) {
 		{Spec{Type: Hash, KeySize: 4, ValueSize: 8, MaxEntries: 1, Flags: 1 << 25}, unix.EINVAL},
 		{Spec{Type: Array, KeySize: 4, ValueSize: 1 << 20, MaxEntries: 1 << 20}, unix.ENOMEM},
 		{Spec{Type: Type(1000), KeySize: 4, ValueSize: 8, MaxEntries: 1}, unix.EINVAL},
-		{Spec{Type: RingBuf, KeySize: 0, ValueSize: 0, MaxEntries: 4096}, ENOTSUPP},
+		{Spec{Type: UserRingBuf, KeySize: 0, ValueSize: 0, MaxEntries: 4096}, ENOTSUPP},
 		{Spec{Type: Hash, KeySize: 4, ValueSize: 8, MaxEntries: 1, NumCPU: -1}, unix.EINVAL},
 	} {
 		_, err := New(c.spec)

@@ -119,7 +119,7 @@ func (p *perfCore) delete(key []byte) error {
 }
 
 func (p *perfCore) nextKey(key []byte) ([]byte, error) {
-	return (&arrayCore{max: uint32(len(p.slots))}).nextKey(key)
+	return arrayNextKey(key, uint32(len(p.slots)))
 }
 
 func (p *perfCore) lookupAndDelete(key, dst []byte) error { return errNotSupp }

@@ -179,7 +179,7 @@ func TestKernelRingbuf(t *testing.T) {
 	gp := loadRingbufGobee(t, spec, g)
 
 	rng := rand.New(rand.NewPCG(3, 27))
-	records := 0
+	records, full := 0, 0
 	compareRecords := func(run int) {
 		t.Helper()
 		krecs, grecs := drainKernel(t, kr), drainGobee(t, gr)
@@ -218,6 +218,11 @@ func TestKernelRingbuf(t *testing.T) {
 			}
 			t.Fatalf("run %d: packets differ", run)
 		}
+		for i := 0; i < 12; i++ {
+			if int64(binary.LittleEndian.Uint64(gout[128+8*i:])) == -int64(unix.EAGAIN) {
+				full++
+			}
+		}
 		// The ring's bytes, headers (len, flags, pg_off) included.
 		gdata, _, gprod, err := RingbufStream(g)
 		if err != nil {
@@ -240,7 +245,10 @@ func TestKernelRingbuf(t *testing.T) {
 		}
 	}
 	compareRecords(ringbufRuns)
-	fmt.Printf("maps: compared %d ringbuf runs against the kernel (%d records)\n", ringbufRuns, records)
+	if full == 0 {
+		t.Fatal("the ring was never full")
+	}
+	fmt.Printf("maps: compared %d ringbuf runs against the kernel (%d records, %d outputs to a full ring)\n", ringbufRuns, records, full)
 }
 
 // TestKernelRingbufCreate compares the creation checks of ring buffers

@@ -134,6 +134,15 @@ func TestRingbufReader(t *testing.T) {
 		errc <- err
 	}()
 	time.Sleep(5 * time.Millisecond)
+	r.Flush()
+	if err := <-errc; !errors.Is(err, ErrFlushed) {
+		t.Fatalf("read after flush: %v", err)
+	}
+	go func() {
+		_, err := r.Read()
+		errc <- err
+	}()
+	time.Sleep(5 * time.Millisecond)
 	r.Close()
 	if err := <-errc; !errors.Is(err, ErrClosed) {
 		t.Fatalf("read after close: %v", err)

@@ -17,4 +17,6 @@ var ErrClosed = maps.ErrClosed
 
 // NewReader attaches perCPUBuffer bytes per CPU (rounded up to a power
 // of 2 pages) to the slots 0..NumCPU-1 of the perf event array m.
-func NewReader(m maps.Map, perCPUBuffer int) (*Reader, error) { return maps.NewPerfReader(m, perCPUBuffer) }
+func NewReader(m maps.Map, perCPUBuffer int) (*Reader, error) {
+	return maps.NewPerfReader(m, perCPUBuffer)
+}
