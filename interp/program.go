@@ -147,10 +147,16 @@ func (r *Run) grant(mem []byte, writable bool, acc ContextAccessor) {
 	if len(mem) == 0 {
 		return
 	}
-	r.regions = append(r.regions, region{
+	m := region{
 		addr: Addr(mem), size: uint64(len(mem)),
 		ptr: unsafe.Pointer(unsafe.SliceData(mem)), writable: writable, accessor: acc,
-	})
+	}
+	r.regions = append(r.regions, m)
+	if acc == nil {
+		// A program almost always touches what a helper just handed it
+		// (a map value), so that is the region to try first.
+		r.hot = m
+	}
 }
 
 // Mem returns the n bytes at addr as a slice if the run may touch them
