@@ -19,13 +19,28 @@ type TracePipe struct {
 	buf    []byte
 	closed bool
 	tee    io.Writer
+	shared *SharedTraceWriter // other processes' readers (trace_shared.go)
 }
 
-// NewTracePipe returns an empty pipe.
+// NewTracePipe returns an empty pipe. Its lines also go to the shared
+// trace pipe of the pin root ($GOBEE_PIN_ROOT, else /run/gobee) when
+// another process reads it (`gobee trace pipe`); see ShareTo.
 func NewTracePipe() *TracePipe {
-	p := &TracePipe{}
+	p := &TracePipe{shared: sharedWriterFor(DefaultPinRoot())}
 	p.cond = sync.NewCond(&p.mu)
 	return p
+}
+
+// ShareTo makes the pipe send its lines to pinRoot's shared trace pipe
+// instead of the default pin root's; "" stops sharing.
+func (p *TracePipe) ShareTo(pinRoot string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pinRoot == "" {
+		p.shared = nil
+		return
+	}
+	p.shared = sharedWriterFor(pinRoot)
 }
 
 // Tee makes the pipe also write every line to w as it arrives (nil stops).
@@ -70,6 +85,9 @@ func (p *TracePipe) Emit(e TraceEntry) {
 	p.buf = append(p.buf, line...)
 	if p.tee != nil {
 		_, _ = p.tee.Write(line)
+	}
+	if p.shared != nil {
+		_, _ = p.shared.Write(line)
 	}
 	p.cond.Broadcast()
 }

@@ -28,6 +28,10 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	args, code := preRun(args, stderr) // global flags (flags.go)
+	if code >= 0 {
+		return code
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(stdout)
 		return 0
@@ -42,7 +46,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: gobee COMMAND [ARGS]")
+	fmt.Fprintln(w, "usage: gobee [-j|--json] [-p|--pretty] [--pin-root DIR] COMMAND [ARGS]")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)
