@@ -11,6 +11,7 @@ package loader
 
 import (
 	"bytes"
+	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -225,6 +226,9 @@ func loadNamed(r io.ReaderAt, file string, opts *Options) (cs *CollectionSpec, e
 			cs, err = nil, &Error{File: file, Insn: -1, Err: fmt.Errorf("malformed object: %v", p)}
 		}
 	}()
+	if err := checkSectionSizes(r); err != nil {
+		return nil, &Error{File: file, Insn: -1, Err: err}
+	}
 	ccs, err := ebpf.LoadCollectionSpecFromReader(r)
 	if err != nil {
 		return nil, &Error{File: file, Insn: -1, Err: err}
@@ -285,6 +289,9 @@ func convertMap(name string, m *ebpf.MapSpec) (*MapSpec, error) {
 		ms.InnerMap = inner
 	}
 	if isGlobalData(name) {
+		if m.ValueSize > maxGlobalData {
+			return nil, fmt.Errorf("global data map %s: %d bytes exceed gobee's limit of %d", name, m.ValueSize, maxGlobalData)
+		}
 		ms.Contents = make([]byte, m.ValueSize)
 		for _, kv := range m.Contents {
 			if k, ok := kv.Key.(uint32); !ok || k != 0 {
@@ -302,6 +309,29 @@ func convertMap(name string, m *ebpf.MapSpec) (*MapSpec, error) {
 		}
 	}
 	return ms, nil
+}
+
+// maxGlobalData bounds a global data section. A .bss has no bytes in the
+// file, so a corrupt section header could otherwise make the loader zero
+// gigabytes; real programs stay far below this.
+const maxGlobalData = 64 << 20
+
+// checkSectionSizes refuses sections without file data (.bss and other
+// SHT_NOBITS) larger than maxGlobalData before cilium/ebpf allocates them:
+// their size comes only from the header, so a corrupt header would cost
+// seconds and gigabytes. Objects that debug/elf cannot read are left to
+// cilium, which reports them with more context.
+func checkSectionSizes(r io.ReaderAt) error {
+	f, err := elf.NewFile(r)
+	if err != nil {
+		return nil
+	}
+	for _, sec := range f.Sections {
+		if sec.Type == elf.SHT_NOBITS && sec.Size > maxGlobalData {
+			return fmt.Errorf("section %s: %d bytes exceed gobee's limit of %d for global data", sec.Name, sec.Size, maxGlobalData)
+		}
+	}
+	return nil
 }
 
 // isGlobalData reports whether a map holds the object's global variables.

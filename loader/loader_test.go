@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"github.com/cilium/ebpf/btf"
 	"os"
 	"os/exec"
 	"regexp"
@@ -216,8 +217,14 @@ func FuzzLoad(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	// Parse the kernel's BTF once per fuzz worker: reparsing it for every
+	// input that carries CO-RE relocations made the fuzzer crawl.
+	opts := Options{}
+	if spec, err := btf.LoadKernelSpec(); err == nil {
+		opts.KernelBTF = spec
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		cs, err := LoadReader(bytes.NewReader(b))
+		cs, err := LoadReaderWith(bytes.NewReader(b), &opts)
 		if err != nil {
 			return
 		}
