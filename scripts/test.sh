@@ -22,7 +22,7 @@ if ! go test -count=1 -v ./... >"$log" 2>&1; then
 	exit 1
 fi
 grep -E '^(ok|FAIL|\?)\s' "$log" || true
-grep -E -o '(differential|maps|conformance|kernel)[^:]*: .*(compared|passed).*' "$log" | sort -u || true
+grep -E -o '[a-z]+: (compared [0-9]+|[0-9]+ files passed).*' "$log" | sort -u || true
 rm -f "$log"
 
 # Brief fuzzing: no input may crash the host.
@@ -32,3 +32,5 @@ fuzz FuzzAssemble ./isa
 fuzz FuzzRunChecked ./interp
 fuzz FuzzParse ./conformance
 fuzz FuzzDifferential ./difftest
+fuzz FuzzReader ./pcap
+fuzz FuzzParseFileHeader ./maps
