@@ -51,6 +51,17 @@ type SKBuff struct {
 	// Sock is the socket the skb belongs to (the fields cgroup_skb and
 	// sk_skb programs read through family..local_port).
 	Sock SockInfo
+
+	// State that only packet helpers (package pkthelpers) read and
+	// change: skb->sw_hash and skb->l4_hash (whether Hash is valid),
+	// skb->ip_summed and skb->csum, skb->encapsulation, and the
+	// transport header (an offset into Buf, valid if TransportSet).
+	SWHash, L4Hash  bool
+	IPSummed        uint8
+	Csum            uint32
+	Encapsulation   bool
+	TransportHeader int
+	TransportSet    bool
 }
 
 // SockInfo is what __sk_buff exposes of skb->sk.
@@ -60,6 +71,10 @@ type SockInfo struct {
 	RemoteIP6, LocalIP6 [16]byte
 	RemotePort          uint16 // host order as stored in sk_dport's bytes
 	LocalPort           uint32 // host order
+	// None marks an skb without a socket; Cookie is the socket's cookie
+	// once bpf_get_socket_cookie has handed one out.
+	None   bool
+	Cookie uint64
 }
 
 // Len returns skb->len (linear skbs only).

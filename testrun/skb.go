@@ -5,6 +5,7 @@ import (
 	"syscall"
 
 	"github.com/gobee-dev/gobee/interp"
+	"github.com/gobee-dev/gobee/pkthelpers"
 	"github.com/gobee-dev/gobee/progtype"
 )
 
@@ -45,10 +46,15 @@ type SKBRunContext interface {
 type skbRunContext struct {
 	skb  *progtype.SKBuff
 	user any
+	in   *interp.Input
 }
 
 func (c skbRunContext) SKBuff() *progtype.SKBuff { return c.skb }
 func (c skbRunContext) User() any                { return c.user }
+
+// SetPacket moves what ld_abs/ld_ind read to p: packet helpers call it
+// after they change the skb's data.
+func (c skbRunContext) SetPacket(p []byte) { c.in.Packet = p }
 
 // allowedSKBCtx are the __sk_buff ranges ctx_in may set
 // (convert___skb_to_skb); everything else must be zero.
@@ -130,17 +136,30 @@ func runSKB(prog *interp.Program, typ progtype.Type, opts Options) (Result, erro
 		skb.Hwtstamp = le64(ctx, progtype.SKBHwtstamp)
 	}
 
+	csumComplete := opts.Flags&FlagSKBChecksumComplete != 0
+	if csumComplete {
+		skb.Csum = pkthelpers.Checksum(skb.Buf[skb.NetworkHeader:skb.Tail], 0)
+		skb.IPSummed = pkthelpers.ChecksumComplete
+	}
+
 	sc := progtype.NewSKBContext(typ, skb)
 	in := opts.Input
 	in.Args = [5]uint64{sc.Addr()}
 	in.Regions = append([]interp.Region{sc.Region(), {Mem: skb.Buf, Writable: true}}, in.Regions...)
 	in.Packet = skb.Buf[skb.Data:skb.Tail]
-	in.Context = skbRunContext{skb, opts.Input.Context}
+	in.Context = skbRunContext{skb, opts.Input.Context, &in}
 	ret, dur, err := repeatRuns(prog, &in, opts.Repeat)
 	if err != nil {
 		return res, err
 	}
 	res.Retval, res.Duration = ret, dur
+	if csumComplete && skb.NetworkHeader <= skb.Tail {
+		// The program's helpers must have kept skb->csum right.
+		sum := pkthelpers.Checksum(skb.Buf[skb.NetworkHeader:skb.Tail], 0)
+		if pkthelpers.Fold(skb.Csum) != pkthelpers.Fold(sum) {
+			return res, fail(syscall.EBADMSG, "skb->csum does not match the packet after the run")
+		}
+	}
 	if !isL2 {
 		// The Ethernet header comes back as zeros.
 		if skb.Data < ethHlen {

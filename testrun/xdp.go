@@ -59,7 +59,10 @@ func runXDP(prog *interp.Program, opts Options) (Result, error) {
 		return res, fail(syscall.ENOMEM, "data_in needs more than %d fragments", maxSKBFrags)
 	}
 	x := &progtype.XDPBuff{
-		Buf:  make([]byte, headroom+alignUp(maxLinear, skbDataAlign)),
+		// The frame is frame_sz (a page) without the room of
+		// skb_shared_info: its end is xdp_data_hard_end, the limit of
+		// bpf_xdp_adjust_tail.
+		Buf:  make([]byte, headroom+maxLinear),
 		Meta: headroom, Data: headroom + meta, End: headroom + linear,
 		Frags:          append([]byte(nil), frags...),
 		IngressIfindex: loopbackIfindex,
