@@ -101,11 +101,12 @@ func runSKB(prog *interp.Program, typ progtype.Type, opts Options) (Result, erro
 	if isL2 {
 		skb.Data -= ethHlen
 	}
-	// convert___skb_to_skb
-	if skb.Len() == 0 {
-		return res, fail(syscall.EINVAL, "the packet is empty after the Ethernet header")
-	}
+	// convert___skb_to_skb; it only runs with a ctx_in, so only then is an
+	// skb that is empty after the Ethernet header refused.
 	if ctx != nil {
+		if skb.Len() == 0 {
+			return res, fail(syscall.EINVAL, "the packet is empty after the Ethernet header")
+		}
 		skb.WireLen = uint32(skb.Len())
 		prev := 0
 		for _, r := range allowedSKBCtx {
