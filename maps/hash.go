@@ -21,10 +21,17 @@ import (
 // get_next_key and batch lookups walk the keys in the kernel's order, and
 // with BPF_F_ZERO_SEED in exactly the kernel's order.
 //
-// Elements are allocated on insert and never reused: a program that still
-// holds a pointer to a deleted element's value keeps valid (if stale)
-// memory. Buckets are allocated lazily in chunks, so a large, sparse map
-// costs little.
+// Elements are allocated on insert (and on replace) and never reused: a
+// program that still holds a pointer to a deleted or replaced element's
+// value keeps valid (if stale) memory. Buckets are allocated lazily in
+// chunks, so a large, sparse map costs little.
+//
+// Lookups of maps that are not per-CPU take no lock, as the kernel's RCU
+// lookups: bucket heads and next pointers are atomic, writers (under mu)
+// publish a fully built element with one atomic store, and unlinking never
+// clears the unlinked element's next pointer, so a reader standing on it
+// still reaches the rest of its bucket. Per-CPU values are updated in
+// place, so their lookups still take the read lock to read a value whole.
 type hashCore struct {
 	o      *object
 	percpu bool
@@ -37,13 +44,16 @@ type hashCore struct {
 
 	mu       sync.RWMutex
 	count    int
-	chunks   [][]*helem // buckets, chunkSize per chunk, nil until used
-	chunkLen []int32    // elements per chunk, to skip empty ones
+	chunks   []atomic.Pointer[bucketChunk] // chunkSize buckets each, nil until used
+	chunkLen []int32                       // elements per chunk, to skip empty ones
 }
+
+// bucketChunk is chunkSize bucket heads.
+type bucketChunk []atomic.Pointer[helem]
 
 // helem is one element.
 type helem struct {
-	next  *helem // in the bucket
+	next  atomic.Pointer[helem] // in the bucket
 	hash  uint32
 	key   []byte
 	value []byte // valueBytes, 8-byte aligned
@@ -71,7 +81,7 @@ func newHashCore(o *object) (core, error) {
 		nb = 1 << bits.Len32(uint32(h.max-1))
 	}
 	h.mask = nb - 1
-	h.chunks = make([][]*helem, (nb+chunkSize-1)/chunkSize)
+	h.chunks = make([]atomic.Pointer[bucketChunk], (nb+chunkSize-1)/chunkSize)
 	h.chunkLen = make([]int32, len(h.chunks))
 	if o.spec.Flags&FlagZeroSeed == 0 {
 		var b [4]byte
@@ -91,15 +101,15 @@ func newHashCore(o *object) (core, error) {
 func (h *hashCore) nbuckets() uint32 { return h.mask + 1 }
 
 func (h *hashCore) head(b uint32) *helem {
-	c := h.chunks[b>>chunkShift]
+	c := h.chunks[b>>chunkShift].Load()
 	if c == nil {
 		return nil
 	}
-	return c[b&(chunkSize-1)]
+	return (*c)[b&(chunkSize-1)].Load()
 }
 
 func (h *hashCore) find(key []byte, hash uint32) *helem {
-	for e := h.head(hash & h.mask); e != nil; e = e.next {
+	for e := h.head(hash & h.mask); e != nil; e = e.next.Load() {
 		if e.hash == hash && bytes.Equal(e.key, key) {
 			return e
 		}
@@ -111,12 +121,15 @@ func (h *hashCore) find(key []byte, hash uint32) *helem {
 func (h *hashCore) link(e *helem) {
 	b := e.hash & h.mask
 	ci := b >> chunkShift
-	if h.chunks[ci] == nil {
-		h.chunks[ci] = make([]*helem, min(chunkSize, h.nbuckets()))
+	c := h.chunks[ci].Load()
+	if c == nil {
+		fresh := make(bucketChunk, min(chunkSize, h.nbuckets()))
+		c = &fresh
+		h.chunks[ci].Store(c)
 	}
-	p := &h.chunks[ci][b&(chunkSize-1)]
-	e.next = *p
-	*p = e
+	p := &(*c)[b&(chunkSize-1)]
+	e.next.Store(p.Load())
+	p.Store(e)
 	h.chunkLen[ci]++
 }
 
@@ -124,10 +137,10 @@ func (h *hashCore) link(e *helem) {
 func (h *hashCore) unlink(e *helem) {
 	b := e.hash & h.mask
 	ci := b >> chunkShift
-	for p := &h.chunks[ci][b&(chunkSize-1)]; *p != nil; p = &(*p).next {
-		if *p == e {
-			*p = e.next
-			e.next = nil
+	for p := &(*h.chunks[ci].Load())[b&(chunkSize-1)]; p.Load() != nil; p = &p.Load().next {
+		if p.Load() == e {
+			// e.next stays: a lock-free reader on e goes on from there.
+			p.Store(e.next.Load())
 			h.chunkLen[ci]--
 			return
 		}
@@ -207,17 +220,12 @@ func (h *hashCore) update(key, value []byte, flags uint64, cpu int, user bool) e
 			}
 			return nil
 		}
-		if h.lru == nil {
-			// Same order as the kernel's replace (new element at the
-			// head, old one unlinked), without reallocating.
-			copy(old.value, value)
-			h.unlink(old)
-			h.link(old)
-			return nil
-		}
 	} else if h.lru == nil && h.count >= h.max {
 		return errFull
 	}
+	// A new element, also on replace, as the kernel's: linked at the head
+	// before the old one is unlinked, so a concurrent lookup sees one or
+	// the other, and a program holding the old value keeps it.
 	e := h.newElem(key, hash)
 	h.setValue(e.value, value, cpu, user)
 	h.link(e)
@@ -226,16 +234,20 @@ func (h *hashCore) update(key, value []byte, flags uint64, cpu int, user bool) e
 		h.lru.push(e, li)
 		if old != nil {
 			e.ref.Store(true)
-			h.remove(old)
 		}
+	}
+	if old != nil {
+		h.remove(old)
 	}
 	return nil
 }
 
 func (h *hashCore) lookup(key, dst []byte) error {
 	hash := htabHash(key, h.seed)
-	h.mu.RLock()
-	defer h.mu.RUnlock()
+	if h.percpu {
+		h.mu.RLock()
+		defer h.mu.RUnlock()
+	}
 	e := h.find(key, hash)
 	if e == nil {
 		return errNoKey
@@ -278,7 +290,7 @@ func (h *hashCore) firstFrom(b uint32) (*helem, uint32) {
 			b = (ci + 1) << chunkShift
 			continue
 		}
-		if e := h.chunks[ci][b&(chunkSize-1)]; e != nil {
+		if e := (*h.chunks[ci].Load())[b&(chunkSize-1)].Load(); e != nil {
 			return e, b
 		}
 		b++
@@ -295,8 +307,8 @@ func (h *hashCore) nextKey(key []byte) ([]byte, error) {
 	if key != nil {
 		hash := htabHash(key, h.seed)
 		if e := h.find(key, hash); e != nil {
-			if e.next != nil {
-				return bytes.Clone(e.next.key), nil
+			if next := e.next.Load(); next != nil {
+				return bytes.Clone(next.key), nil
 			}
 			b = hash&h.mask + 1
 		}
@@ -339,7 +351,7 @@ func (h *hashCore) lookupBatch(o *object, cursor, keys, values []byte, del bool)
 			break
 		}
 		n := 0
-		for e := h.head(b); e != nil; e = e.next {
+		for e := h.head(b); e != nil; e = e.next.Load() {
 			n++
 		}
 		if n > max-total {
@@ -349,7 +361,7 @@ func (h *hashCore) lookupBatch(o *object, cursor, keys, values []byte, del bool)
 			break
 		}
 		for e := h.head(b); e != nil; {
-			next := e.next
+			next := e.next.Load()
 			copy(keys[total*o.keySize:], e.key)
 			copy(values[total*o.userValueSize:][:o.userValueSize], e.value)
 			total++
@@ -374,9 +386,14 @@ func (h *hashCore) lookupBatch(o *object, cursor, keys, values []byte, del bool)
 // kernel's *_lookup_elem_sys does).
 func (h *hashCore) lookupElem(key []byte, cpu int) []byte {
 	hash := htabHash(key, h.seed)
-	h.mu.RLock()
-	e := h.find(key, hash)
-	h.mu.RUnlock()
+	var e *helem
+	if h.percpu {
+		h.mu.RLock()
+		e = h.find(key, hash)
+		h.mu.RUnlock()
+	} else {
+		e = h.find(key, hash)
+	}
 	if e == nil {
 		return nil
 	}
