@@ -84,6 +84,11 @@ type Env struct {
 	HZ uint64
 	// PtrKey keys the hash that %p prints instead of an address.
 	PtrKey uint64
+	// TraceFlags is the irqs-off/need-resched/hardirq-softirq/preempt
+	// field of trace_pipe lines; empty means "...11" (preemption and
+	// migration disabled, as a program runs). Test runs of networking
+	// programs run with bottom halves off: "b..11".
+	TraceFlags string
 }
 
 // HostTask returns the host process as a Task.

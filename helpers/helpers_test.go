@@ -276,7 +276,7 @@ func TestTracePrintk(t *testing.T) {
 	if err != nil || got != 7 {
 		t.Fatalf("trace_printk = %d, %v", int64(got), err)
 	}
-	want := "            prog-42      [003] ...11    12.345678: bpf_trace_printk: x=7 hi\n"
+	want := "            prog-42      [003] ...11    12.345678: bpf_trace_printk: x=7 hi\n\n"
 	if line := string(pipe.Drain()); line != want {
 		t.Errorf("trace line\n%q, want\n%q", line, want)
 	}

@@ -473,7 +473,7 @@ func (e *Env) sprintf(r *interp.Run, f []byte, raw []uint64, size int) ([]byte, 
 func (e *Env) traceOut(r *interp.Run, msg []byte) {
 	msg = msg[:min(len(msg), MaxBprintfBuf-1)]
 	t := e.task(r)
-	e.Trace.Emit(TraceEntry{Comm: t.Comm, Pid: t.Pid, CPU: r.CPU(), Nanos: e.Clock.Now(ClockMonotonic), Msg: append([]byte(nil), msg...)})
+	e.Trace.Emit(TraceEntry{Comm: t.Comm, Pid: t.Pid, CPU: r.CPU(), Nanos: e.Clock.Now(ClockMonotonic), Msg: append([]byte(nil), msg...), Flags: e.TraceFlags})
 }
 
 // fmtArg reads a format of fmt_size bytes; it must hold a NUL.

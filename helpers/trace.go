@@ -57,21 +57,27 @@ type TraceEntry struct {
 	CPU   int
 	Nanos uint64 // trace clock
 	Msg   []byte
+	// Flags is the line's flags field; empty means "...11".
+	Flags string
 }
 
-// Format renders e as a trace_pipe line, ending in a newline.
+// Format renders e as a trace_pipe line, ending in a newline (the
+// message may hold newlines of its own).
 func (e TraceEntry) Format() []byte {
 	comm := e.Comm
 	if comm == "" {
 		comm = "<...>"
 	}
-	line := fmt.Appendf(nil, "%16s-%-7d [%03d] ...11 %5d.%06d: bpf_trace_printk: ",
-		comm, e.Pid, e.CPU, e.Nanos/1e9, e.Nanos%1e9/1e3)
-	line = append(line, e.Msg...)
-	if len(e.Msg) == 0 || e.Msg[len(e.Msg)-1] != '\n' {
-		line = append(line, '\n')
+	flags := e.Flags
+	if flags == "" {
+		flags = "...11"
 	}
-	return line
+	line := fmt.Appendf(nil, "%16s-%-7d [%03d] %s %5d.%06d: bpf_trace_printk: ",
+		comm, e.Pid, e.CPU, flags, e.Nanos/1e9, e.Nanos%1e9/1e3)
+	line = append(line, e.Msg...)
+	// As the kernel's bpf_trace_printk event ("%s\n"), a newline always
+	// ends the line: a message ending in one is followed by an empty line.
+	return append(line, '\n')
 }
 
 // Emit appends an entry.

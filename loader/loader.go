@@ -34,14 +34,15 @@ const DefaultKernelBTF = "/sys/kernel/btf/vmlinux"
 
 // Options configure loading. The zero value is usable.
 type Options struct {
-	// KernelBTF is the target of CO-RE relocations. If nil, the file at
-	// KernelBTFPath (default DefaultKernelBTF) is loaded, but only when
-	// some program has CO-RE relocations.
+	// KernelBTF is the target of CO-RE relocations against types that
+	// ContextBTF does not define. If nil, the file at KernelBTFPath
+	// (default DefaultKernelBTF) is loaded, but only when some relocation
+	// needs it. See core.go.
 	KernelBTF     *btf.Spec
 	KernelBTFPath string
-	// ContextBTF is searched after KernelBTF. It is the hook for gobee's
-	// own BTF of context types (package progtype), so that CO-RE against
-	// struct xdp_md, __sk_buff, ... works without a kernel.
+	// ContextBTF is the target of CO-RE relocations against the types it
+	// defines; nil means gobee's own (progtype.ContextBTF: struct xdp_md,
+	// __sk_buff, ...), so that those resolve without a kernel.
 	ContextBTF []*btf.Spec
 	// Kconfig overrides or adds values of .kconfig externs (see
 	// KconfigDefaults).
@@ -238,13 +239,12 @@ func loadNamed(r io.ReaderAt, file string, opts *Options) (cs *CollectionSpec, e
 }
 
 type linker struct {
-	file    string
-	opts    *Options
-	ccs     *ebpf.CollectionSpec
-	r       io.ReaderAt
-	out     *CollectionSpec
-	targets []*btf.Spec
-	ext     *externIndex
+	file string
+	opts *Options
+	ccs  *ebpf.CollectionSpec
+	r    io.ReaderAt
+	out  *CollectionSpec
+	ext  *externIndex
 }
 
 func (l *linker) run() (*CollectionSpec, error) {
@@ -446,65 +446,6 @@ func (l *linker) program(name string, p *ebpf.ProgramSpec) (*ProgramSpec, error)
 		ps.Instructions = append(ps.Instructions, dec[0])
 	}
 	return ps, nil
-}
-
-// applyCORE resolves the CO-RE relocations of insns in place.
-func (l *linker) applyCORE(insns asm.Instructions, bo binary.ByteOrder, errAt func(int, error) error) error {
-	var relos []*btf.CORERelocation
-	var idx []int
-	for i := range insns {
-		if r := btf.CORERelocationMetadata(&insns[i]); r != nil {
-			relos = append(relos, r)
-			idx = append(idx, i)
-		}
-	}
-	if len(relos) == 0 {
-		return nil
-	}
-	targets, err := l.coreTargets()
-	if err != nil {
-		return errAt(idx[0], fmt.Errorf("%w: %v", ErrCORE, err))
-	}
-	b, err := btf.NewBuilder(nil, nil)
-	if err != nil {
-		return err
-	}
-	fixups, err := btf.CORERelocate(relos, targets, bo, b.Add)
-	if err != nil {
-		return errAt(idx[0], fmt.Errorf("%w: %v", ErrCORE, err))
-	}
-	for k, f := range fixups {
-		if err := f.Apply(&insns[idx[k]]); err != nil {
-			return errAt(idx[k], fmt.Errorf("%w: %s: %v", ErrCORE, relos[k], err))
-		}
-	}
-	return nil
-}
-
-func (l *linker) coreTargets() ([]*btf.Spec, error) {
-	if l.targets != nil {
-		return l.targets, nil
-	}
-	k := l.opts.KernelBTF
-	if k == nil {
-		path := l.opts.KernelBTFPath
-		if path == "" {
-			path = DefaultKernelBTF
-		}
-		s, err := loadBTFCached(path)
-		if err != nil {
-			if len(l.opts.ContextBTF) == 0 {
-				return nil, fmt.Errorf("target BTF %s: %w", path, err)
-			}
-		} else {
-			k = s
-		}
-	}
-	if k != nil {
-		l.targets = append(l.targets, k)
-	}
-	l.targets = append(l.targets, l.opts.ContextBTF...)
-	return l.targets, nil
 }
 
 var (

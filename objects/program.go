@@ -187,10 +187,24 @@ func helperName(id int32) string {
 	return "unknown"
 }
 
+// bhOffInTestRun are the program types whose BPF_PROG_TEST_RUN runs with
+// bottom halves disabled (net/bpf/test_run.c's bpf_test_run), which shows
+// as "b" in the flags of their trace_pipe lines (seen on Linux 6.18 for XDP
+// and socket filters; the other skb types share that path).
+var bhOffInTestRun = map[progtype.Type]bool{
+	progtype.XDP: true, progtype.SocketFilter: true, progtype.SchedCLS: true, progtype.SchedACT: true,
+	progtype.CGroupSKB: true, progtype.LWTIn: true, progtype.LWTOut: true, progtype.LWTXmit: true,
+}
+
 // helperTable is the table a program of type t gets: the generic helpers,
 // the map and callback helpers and the packet helpers, keeping only those
 // t may call.
 func helperTable(t progtype.Type, env *helpers.Env) map[int32]interp.HelperFunc {
+	if env != nil && env.TraceFlags == "" && bhOffInTestRun[t] {
+		e := *env
+		e.TraceFlags = "b..11"
+		env = &e
+	}
 	info := progtype.Lookup(t)
 	all := map[int32]interp.HelperFunc{}
 	for _, src := range []map[int32]interp.HelperFunc{helpers.Table(env), maps.Helpers(), maps.CallbackHelpers(), pkthelpers.Table(t, nil)} {

@@ -244,8 +244,8 @@ var (
 		Meaning: "verdict programs: SK_PASS or SK_DROP; stream parser: message length"}
 	skPassDrop = Return{Checked: true, Min: 0, Max: 1, Names: map[int64]string{0: "SK_DROP", 1: "SK_PASS"},
 		Meaning: "SK_PASS or SK_DROP"}
-	flowReturn = Return{Names: map[int64]string{0: "BPF_OK", -1: "BPF_DROP"},
-		Meaning: "BPF_OK when dissection succeeded (flow_keys filled), otherwise BPF_DROP"}
+	flowReturn = Return{Names: map[int64]string{0: "BPF_OK", 2: "BPF_DROP", 129: "BPF_FLOW_DISSECTOR_CONTINUE"},
+		Meaning: "BPF_OK when dissection succeeded (flow_keys filled), BPF_DROP when it failed, BPF_FLOW_DISSECTOR_CONTINUE to fall back to the kernel's dissector"}
 	anyReturn   = Return{Meaning: "ignored or passed back to the caller as is"}
 	traceReturn = Return{Meaning: "kprobe/tracepoint/perf_event: 1 lets the event go to the perf buffer, 0 filters it"}
 	lsmReturn   = Return{Checked: true, Min: -4095, Max: 0, Meaning: "0 allows, a negative errno denies"}
@@ -290,7 +290,7 @@ var infos = [numTypes]Info{
 	SKReuseport:           {Name: "sk_reuseport", ContextName: "struct sk_reuseport_md", Context: &SKReuseportContext, Return: skPassDrop, AttachTypes: attach(AttachSKReuseportSelect, AttachSKReuseportSelectOrMigrate), KernelOnly: true},
 	FlowDissector:         {Name: "flow_dissector", ContextName: "struct __sk_buff", Context: &SKBuffContext, Return: flowReturn, AttachTypes: attach(AttachFlowDissector), TestRun: true},
 	CGroupSysctl:          {Name: "cgroup_sysctl", ContextName: "struct bpf_sysctl", Context: &SysctlContext, Return: sysctlReturn, AttachTypes: attach(AttachCGroupSysctl), KernelOnly: true},
-	RawTracepointWritable: {Name: "raw_tracepoint_writable", ContextName: "struct bpf_raw_tracepoint_args", Return: anyReturn, TestRun: true, KernelOnly: true},
+	RawTracepointWritable: {Name: "raw_tracepoint_writable", ContextName: "struct bpf_raw_tracepoint_args", Return: anyReturn, KernelOnly: true},
 	CGroupSockopt: {Name: "cgroup_sockopt", ContextName: "struct bpf_sockopt", Context: &SockoptContext, Return: cgroupVerdict,
 		AttachTypes: attach(AttachCGroupGetsockopt, AttachCGroupSetsockopt), KernelOnly: true},
 	Tracing: {Name: "tracing", ContextName: "void *", Return: anyReturn,

@@ -53,6 +53,10 @@ type Options struct {
 	// Attach is the program's expected attach type (XDP devmap and
 	// cpumap programs cannot be test-run).
 	Attach progtype.AttachType
+	// CtxAccessEnd is the verifier's max_ctx_offset of the program (see
+	// MaxCtxOffset): raw tracepoint and syscall runs refuse a shorter
+	// ctx_in.
+	CtxAccessEnd uint32
 	// Input is a template for the interpreter's input: Context, CPU and
 	// extra Regions are passed on; Args, Packet and the context and packet
 	// regions are set by Run.
@@ -106,6 +110,18 @@ func Run(prog *interp.Program, typ progtype.Type, opts Options) (Result, error) 
 	case progtype.SocketFilter, progtype.SchedCLS, progtype.SchedACT, progtype.CGroupSKB,
 		progtype.LWTIn, progtype.LWTOut, progtype.LWTXmit:
 		return runSKB(prog, typ, opts)
+	case progtype.FlowDissector:
+		return runFlowDissector(prog, opts)
+	case progtype.SKLookup:
+		return runSKLookup(prog, opts)
+	case progtype.RawTracepoint:
+		return runRawTP(prog, typ, opts)
+	case progtype.Syscall:
+		return runSyscall(prog, opts)
+	case progtype.Netfilter:
+		return runNetfilter(prog, opts)
+	case progtype.Tracing:
+		return runTracing(prog, opts)
 	}
 	if info := progtype.Lookup(typ); info == nil || !info.TestRun {
 		// bpf_prog_test_run: the type has no test_run operation.

@@ -5,13 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
 
 	"github.com/gobee-dev/gobee/helpers"
+	"github.com/gobee-dev/gobee/internal/tracefs"
 	"github.com/gobee-dev/gobee/interp"
 	"github.com/gobee-dev/gobee/loader"
 	"github.com/gobee-dev/gobee/maps"
@@ -243,9 +247,15 @@ func pktSplitLines(b []byte) []string {
 
 // pktKernelEngine runs the program in the running kernel.
 type pktKernelEngine struct {
-	coll  *ebpf.Collection
-	prog  *ebpf.Program
-	trace int // trace_pipe, non-blocking; -1 if not readable
+	coll *ebpf.Collection
+	prog *ebpf.Program
+	// The kernel's trace_pipe (nil if tracefs is unavailable, traceErr
+	// says why), and the threads the runs executed on: test runs run in
+	// the calling task, so their trace lines carry its thread id.
+	trace    *tracefs.Pipe
+	traceErr error
+	tasks    tracefs.Tasks
+	comm     string
 }
 
 func newPktKernelEngine(t *pktTarget) (*pktKernelEngine, error) {
@@ -262,21 +272,25 @@ func newPktKernelEngine(t *pktTarget) (*pktKernelEngine, error) {
 		coll.Close()
 		return nil, fmt.Errorf("%s: kernel engine: no program %s", t.Path, t.Prog.Name)
 	}
-	e := &pktKernelEngine{coll: coll, prog: prog, trace: -1}
-	for _, p := range []string{"/sys/kernel/tracing/trace_pipe", "/sys/kernel/debug/tracing/trace_pipe"} {
-		if fd, err := syscall.Open(p, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0); err == nil {
-			e.trace = fd
-			break
-		}
+	e := &pktKernelEngine{coll: coll, prog: prog, tasks: tracefs.Tasks{}, comm: tracefs.Comm()}
+	// Mount tracefs if needed (root only) and read trace_pipe.
+	if dir, err := tracefs.Mount(); err != nil {
+		e.traceErr = err
+	} else if e.trace, err = tracefs.OpenPipe(dir); err != nil {
+		e.traceErr = err
+	} else {
+		_, _ = e.trace.ReadAvailable() // drop what earlier programs left in the pipe
 	}
-	e.Trace() // drop what earlier programs left in the pipe
 	return e, nil
 }
 
 func (e *pktKernelEngine) Run(data []byte) (uint32, []byte, error) {
 	out := make([]byte, len(data)+4096)
 	opts := ebpf.RunOptions{Data: data, DataOut: out}
+	runtime.LockOSThread()
+	e.tasks[unix.Gettid()] = true
 	ret, err := e.prog.Run(&opts)
+	runtime.UnlockOSThread()
 	if err != nil {
 		var en syscall.Errno
 		if errors.As(err, &en) {
@@ -332,33 +346,35 @@ func (e *pktKernelEngine) Maps() ([]pktMapDump, error) {
 
 // traceNote says why the kernel engine has no trace output.
 func (e *pktKernelEngine) traceNote() string {
-	if e.trace < 0 {
-		return "the kernel's trace_pipe is not readable (is tracefs mounted at /sys/kernel/tracing?)"
+	if e.trace == nil {
+		return fmt.Sprintf("the kernel's trace_pipe is not readable: %v", e.traceErr)
 	}
 	return ""
 }
 
-// Trace reads what the kernel's trace_pipe holds (best effort: the pipe
-// is shared by the whole system).
+// Trace returns the kernel's trace lines of this engine's runs: those of
+// the threads the runs executed on (other lines in trace_pipe are
+// consumed and dropped). A comm the kernel has not saved yet ("<...>")
+// is shown as the task's comm, as the kernel shows it once saved.
 func (e *pktKernelEngine) Trace() []string {
-	if e.trace < 0 {
+	if e.trace == nil {
 		return nil
 	}
-	var all []byte
-	buf := make([]byte, 1<<16)
-	for {
-		n, err := syscall.Read(e.trace, buf)
-		if err != nil || n <= 0 {
-			break
+	recs, _ := e.trace.ReadUntil(time.Now(), 1<<30, e.tasks.Keep(""))
+	var out []string
+	for _, r := range recs {
+		if l, err := tracefs.Parse(r); err == nil && l.Comm == tracefs.UnknownComm && e.comm != "" {
+			l.Comm = e.comm
+			r = l.Format()
 		}
-		all = append(all, buf[:n]...)
+		out = append(out, strings.Split(r, "\n")...)
 	}
-	return pktSplitLines(all)
+	return out
 }
 
 func (e *pktKernelEngine) Close() {
 	e.coll.Close()
-	if e.trace >= 0 {
-		syscall.Close(e.trace)
+	if e.trace != nil {
+		e.trace.Close()
 	}
 }

@@ -247,10 +247,12 @@ func TestRunIface(t *testing.T) {
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
 	runIP(t, "link", "add", a, "type", "veth", "peer", "name", b)
 	t.Cleanup(func() { exec.Command("ip", "link", "del", a).Run() })
-	// No IPv6 autoconfiguration traffic of the host's own on the pair.
+	// No IPv6 autoconfiguration traffic (MLD, DAD) of the kernel's own on
+	// the pair. A device's IPv6 settings start over when it moves to
+	// another namespace, so b's is set in there.
 	os.WriteFile("/proc/sys/net/ipv6/conf/"+a+"/disable_ipv6", []byte("1"), 0o644)
-	os.WriteFile("/proc/sys/net/ipv6/conf/"+b+"/disable_ipv6", []byte("1"), 0o644)
 	runIP(t, "link", "set", b, "netns", ns)
+	runIP(t, "netns", "exec", ns, "sh", "-c", "echo 1 > /proc/sys/net/ipv6/conf/"+b+"/disable_ipv6")
 	runIP(t, "link", "set", a, "up")
 	runIP(t, "-n", ns, "link", "set", b, "up")
 

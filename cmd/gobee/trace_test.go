@@ -20,7 +20,7 @@ func emitTraceChild() {
 	p := helpers.NewTracePipe()
 	deadline := time.Now().Add(20 * time.Second)
 	for i := 0; time.Now().Before(deadline); i++ {
-		p.Emit(helpers.TraceEntry{Comm: "gobee", Pid: uint32(os.Getpid()), Nanos: uint64(i) * 1000, Msg: []byte("hello from the child\n")})
+		p.Emit(helpers.TraceEntry{Comm: "gobee", Pid: uint32(os.Getpid()), Nanos: uint64(i) * 1000, Msg: []byte("hello from the child")})
 		time.Sleep(10 * time.Millisecond)
 	}
 }
