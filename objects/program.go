@@ -20,6 +20,7 @@ import (
 	"github.com/gobee-dev/gobee/maps"
 	"github.com/gobee-dev/gobee/pkthelpers"
 	"github.com/gobee-dev/gobee/progtype"
+	"github.com/gobee-dev/gobee/testrun"
 )
 
 // ProgramSpec describes a program, as the loader produces it (cilium/ebpf:
@@ -57,7 +58,10 @@ type progObject struct {
 	linked *loader.Linked
 	prog   *interp.Program
 	// regions are the global-data values the runs may address directly.
-	regions  []interp.Region
+	regions []interp.Region
+	// ctxEnd is how far into its context the program reaches (the
+	// verifier's max_ctx_offset), which test runs check ctx_in against.
+	ctxEnd   uint32
 	mapNames []string
 	maps     []*Map // handles held by the program, index for index with linked.Maps
 	trace    *helpers.TracePipe
@@ -278,7 +282,7 @@ func (r *Registry) loadProgram(spec *ProgramSpec, ms map[string]*Map, env *helpe
 	o := &progObject{
 		reg: r, name: spec.Name, spec: spec, typ: typ, attach: AttachTypeOf(spec.AttachType),
 		linked: linked, prog: prog, trace: pipe, tag: Tag(spec.Instructions), loadedAt: time.Now(),
-		mapNames: linked.Names, source: src, handles: 1,
+		mapNames: linked.Names, source: src, handles: 1, ctxEnd: testrun.MaxCtxOffset(linked.Instructions),
 	}
 	defer func() {
 		if err != nil {

@@ -82,7 +82,8 @@ func (p *Program) Run(opts *RunOptions) (uint32, error) {
 	to := testrun.Options{
 		DataIn: opts.Data, CtxIn: ctxIn, CtxOut: opts.ContextOut != nil,
 		Repeat: opts.Repeat, Flags: opts.Flags, CPU: opts.CPU, BatchSize: opts.BatchSize, Attach: o.attach,
-		Input: interp.Input{Regions: o.regions, CPU: int(opts.CPU)},
+		CtxAccessEnd: o.ctxEnd,
+		Input:        interp.Input{Regions: o.regions, CPU: int(opts.CPU)},
 	}
 	if len(opts.DataOut) > 0 {
 		to.DataSizeOut = uint32(len(opts.DataOut))
