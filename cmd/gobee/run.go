@@ -48,6 +48,8 @@ const pktRunUsage = `Usage: gobee [-j|-p] run OBJ.o [--program NAME] --pcap IN.p
                            [--engine interp|kernel]
        gobee [-j|-p] run OBJ.o [--program NAME] --iface NAME [--count N] [--out OUT.pcap]
                            [--engine interp|kernel]
+       --btf FILE: resolve CO-RE relocations against this vmlinux BTF
+                   instead of the running kernel's
 
 Runs an XDP, TC (sched_cls) or socket filter program over every packet of
 a capture (pcap or pcapng, Ethernet) or of an interface (AF_PACKET, until
@@ -75,6 +77,7 @@ func parsePktRunArgs(args []string) (*pktRunConfig, error) {
 		return nil, err
 	}
 	c := &pktRunConfig{engine: "interp", json: g.json, pretty: g.pretty}
+	coreBTF = "" // per invocation, like the flags of test-run's FlagSet
 	for len(args) > 0 {
 		a := args[0]
 		args = args[1:]
@@ -98,6 +101,8 @@ func parsePktRunArgs(args []string) (*pktRunConfig, error) {
 			dst = &c.engine
 		case "iface":
 			dst = &c.iface
+		case "btf":
+			dst = &coreBTF
 		case "count", "c":
 			if !hasVal {
 				if len(args) == 0 {

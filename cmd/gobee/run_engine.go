@@ -106,7 +106,7 @@ var pktRunnableTypes = map[progtype.Type]string{
 // pktChooseProgram loads path and picks the program named name (or the only
 // runnable one), refusing types `gobee run` does not run.
 func pktChooseProgram(path, name string) (*pktTarget, error) {
-	cs, err := objects.LoadCollectionSpec(path)
+	cs, err := loadObject(path)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +263,11 @@ func newPktKernelEngine(t *pktTarget) (*pktKernelEngine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: kernel engine: %w", t.Path, err)
 	}
-	coll, err := ebpf.NewCollection(cs)
+	kopts, err := kernelCollectionOptions()
+	if err != nil {
+		return nil, err
+	}
+	coll, err := ebpf.NewCollectionWithOptions(cs, kopts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: kernel engine: %w", t.Path, err)
 	}

@@ -147,6 +147,7 @@ func runTestRun(args []string, stdout, stderr io.Writer) int {
 	ctxOut := fs.String("ctx-out", "", "`file` for ctx_out (- prints it)")
 	repeat := fs.Uint("repeat", 1, "number of runs")
 	engine := fs.String("engine", "interp", "interp or kernel")
+	fs.StringVar(&coreBTF, "btf", "", "vmlinux BTF `file` for CO-RE relocations (default: the running kernel's)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return 2
@@ -253,7 +254,7 @@ func ctxOutSize(t objects.ProgramType, ctxIn []byte) int {
 }
 
 func testRunInterp(obj, name string, in runInput, wantCtx bool) (runOutput, error) {
-	spec, err := objects.LoadCollectionSpec(obj)
+	spec, err := loadObject(obj)
 	if err != nil {
 		return runOutput{}, err
 	}
@@ -305,7 +306,11 @@ func testRunKernel(obj, name string, in runInput, wantCtx bool) (runOutput, erro
 			delete(spec.Programs, n)
 		}
 	}
-	coll, err := ebpf.NewCollection(spec)
+	kopts, err := kernelCollectionOptions()
+	if err != nil {
+		return runOutput{}, err
+	}
+	coll, err := ebpf.NewCollectionWithOptions(spec, kopts)
 	if err != nil {
 		return runOutput{}, fmt.Errorf("kernel: %w", err)
 	}
