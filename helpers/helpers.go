@@ -84,6 +84,9 @@ type Env struct {
 	HZ uint64
 	// PtrKey keys the hash that %p prints instead of an address.
 	PtrKey uint64
+	// hostTask: Task is the host process (the default), whose thread id
+	// is read at each call.
+	hostTask bool
 	// TraceFlags is the irqs-off/need-resched/hardirq-softirq/preempt
 	// field of trace_pipe lines; empty means "...11" (preemption and
 	// migration disabled, as a program runs). Test runs of networking
@@ -117,6 +120,7 @@ func (e *Env) withDefaults() *Env {
 	if c.Task == nil {
 		t := HostTask()
 		c.Task = &t
+		c.hostTask = true
 	}
 	if c.Trace == nil {
 		c.Trace = NewTracePipe()
@@ -215,7 +219,14 @@ func (e *Env) task(r *interp.Run) Task {
 	if tc, ok := r.Context().(TaskContext); ok {
 		return tc.BPFTask()
 	}
-	return *e.Task
+	t := *e.Task
+	if e.hostTask {
+		// The kernel's current->pid is the calling thread's id (a test
+		// run executes in the thread that made the bpf() call); the run's
+		// goroutine sits on one OS thread for the whole run.
+		t.Pid = currentThreadID()
+	}
+	return t
 }
 
 func (e *Env) ktimeGetNs(*interp.Run, uint64, uint64, uint64, uint64, uint64) (uint64, error) {

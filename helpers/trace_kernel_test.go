@@ -151,6 +151,12 @@ func TestKernelTraceDifferential(t *testing.T) {
 					flagDiffs[fmt.Sprintf("%s: kernel %s, gobee %s", name, kl.Flags, gl.Flags)]++
 					fails++
 				}
+				// Both print the id of the thread that ran the program:
+				// this one, locked above.
+				if kl.Pid != gl.Pid {
+					t.Errorf("%s run %d: pid: kernel %d, gobee %d", name, i, kl.Pid, gl.Pid)
+					fails++
+				}
 				if gl.Pid <= 0 || gl.CPU < 0 || gl.CPU >= runtime.NumCPU() || gl.Usecs >= 1e6 {
 					t.Errorf("%s run %d: gobee line %q out of range", name, i, glines[k])
 					fails++
