@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 
 	"github.com/gobee-dev/gobee/internal/tracefs"
 	"github.com/gobee-dev/gobee/kernel"
@@ -68,7 +67,7 @@ func TestKernelTraceDifferential(t *testing.T) {
 	// Test runs execute in the calling thread: stay on one.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	tasks := tracefs.Tasks{unix.Gettid(): true}
+	tasks := tracefs.Tasks{tracefs.Gettid(): true}
 	comm := tracefs.Comm()
 	if err := tracefs.Clear(dir); err != nil {
 		t.Fatalf("clearing the trace buffer: %v", err)

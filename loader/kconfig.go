@@ -12,7 +12,6 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/btf"
-	"golang.org/x/sys/unix"
 
 	"github.com/gobee-dev/gobee/maps"
 )
@@ -37,9 +36,7 @@ func KconfigDefaults() map[string]uint64 {
 // of 6.18.0 where there is none to ask.
 func hostKernelVersion() uint64 {
 	a, b, c := uint64(6), uint64(18), uint64(0)
-	var u unix.Utsname
-	if unix.Uname(&u) == nil {
-		rel := unix.ByteSliceToString(u.Release[:])
+	if rel, ok := hostRelease(); ok {
 		rel, _, _ = strings.Cut(rel, "-")
 		parts := strings.Split(rel, ".")
 		nums := []*uint64{&a, &b, &c}

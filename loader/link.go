@@ -27,12 +27,19 @@ type Linked struct {
 var ErrExtern = errors.New("unresolved extern (kfuncs and ksyms are not supported yet)")
 
 // Link binds spec's map references to ms (by the map names of the spec).
+// It refuses programs with kfunc or ksym externs; LinkWithOptions resolves
+// kfuncs.
 func Link(spec *ProgramSpec, ms map[string]maps.Map) (*Linked, error) {
-	if len(spec.Externs) > 0 {
-		e := spec.Externs[0]
-		return nil, fmt.Errorf("program %s: instruction %d: %s %q: %w", spec.Name, e.Index, e.Kind, e.Name, ErrExtern)
-	}
+	return LinkWithOptions(spec, ms, LinkOptions{})
+}
+
+// LinkWithOptions is Link with the kfunc externs resolved by opts (see
+// ksym.go).
+func LinkWithOptions(spec *ProgramSpec, ms map[string]maps.Map, opts LinkOptions) (*Linked, error) {
 	l := &Linked{Instructions: append(isa.Instructions(nil), spec.Instructions...)}
+	if err := resolveExterns(spec, l.Instructions, opts); err != nil {
+		return nil, err
+	}
 	index := map[string]int{}
 	for _, r := range spec.MapRefs {
 		m, ok := ms[r.Map]

@@ -155,7 +155,73 @@ func (m *MapSpec) Spec() maps.Spec {
 		name = name[:15]
 	}
 	return maps.Spec{Name: name, Type: m.Type, KeySize: m.KeySize, ValueSize: m.ValueSize,
-		MaxEntries: m.MaxEntries, Flags: m.Flags, MapExtra: m.MapExtra}
+		MaxEntries: m.MaxEntries, Flags: m.Flags, MapExtra: m.MapExtra, Fields: ValueFields(m.Value)}
+}
+
+// ValueFields finds the special fields of a map value's BTF type, as the
+// kernel's btf_parse_fields: members (of the value struct, or of structs
+// nested in it) whose type, past typedefs and qualifiers, is struct
+// bpf_spin_lock or struct bpf_timer. A second field of a kind is kept as
+// a pair of that kind, so that maps.New refuses it with the kernel's
+// E2BIG. A value that is not a struct has none.
+func ValueFields(t btf.Type) [maps.MaxFields]maps.Field {
+	var out [maps.MaxFields]maps.Field
+	n := 0
+	var walk func(t btf.Type, base uint32) bool
+	walk = func(t btf.Type, base uint32) bool {
+		var members []btf.Member
+		switch s := btf.UnderlyingType(t).(type) {
+		case *btf.Struct:
+			members = s.Members
+		case *btf.Union:
+			members = s.Members
+		default:
+			return true
+		}
+		for _, mb := range members {
+			if mb.BitfieldSize != 0 || mb.Offset%8 != 0 {
+				continue
+			}
+			off := base + uint32(mb.Offset/8)
+			var kind maps.FieldKind
+			switch st := btf.UnderlyingType(mb.Type).(type) {
+			case *btf.Struct:
+				switch st.Name {
+				case "bpf_spin_lock":
+					kind = maps.FieldSpinLock
+				case "bpf_timer":
+					kind = maps.FieldTimer
+				default:
+					if !walk(st, off) {
+						return false
+					}
+					continue
+				}
+			case *btf.Union:
+				if !walk(st, off) {
+					return false
+				}
+				continue
+			default:
+				continue
+			}
+			for i := 0; i < n; i++ {
+				if out[i].Kind == kind {
+					out = [maps.MaxFields]maps.Field{out[i], {Kind: kind, Offset: off}}
+					return false
+				}
+			}
+			if n < len(out) {
+				out[n] = maps.Field{Kind: kind, Offset: off}
+				n++
+			}
+		}
+		return true
+	}
+	if t != nil {
+		walk(t, 0)
+	}
+	return out
 }
 
 // Load reads the object at path.

@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"sync"
 
-	"golang.org/x/sys/unix"
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 )
 
 // arrayCore is BPF_MAP_TYPE_ARRAY and BPF_MAP_TYPE_PERCPU_ARRAY: fixed,
@@ -56,26 +56,50 @@ func (a *arrayCore) lookup(key, dst []byte) error {
 	}
 	a.mu.RLock()
 	// Plain arrays copy value_size bytes; per-CPU arrays copy each CPU's
-	// rounded-up slot, padding included (copy_map_value_long).
-	copy(dst, a.elem(i))
+	// rounded-up slot, padding included (copy_map_value_long). Special
+	// fields are left out (zero in dst), as copy_map_value does.
+	if a.o.special.skip != nil {
+		a.o.special.copy(dst, a.elem(i))
+	} else {
+		copy(dst, a.elem(i))
+	}
 	a.mu.RUnlock()
 	return nil
 }
 
 // update is array_map_update_elem: unknown flags, then the index, then
-// BPF_NOEXIST (array elements always exist).
+// BPF_NOEXIST (array elements always exist), then BPF_F_LOCK without a
+// spin lock. A value with special fields is copied around them (holding
+// its spin lock with BPF_F_LOCK), and then its timer is cancelled and
+// freed (bpf_obj_free_fields), with or without BPF_F_LOCK.
 func (a *arrayCore) update(key, value []byte, flags uint64, cpu int, user bool) error {
-	if flags > UpdateExist {
+	if flags&^uint64(UpdateLock) > UpdateExist {
 		return errUpdateFlags
 	}
 	i, ok := a.index(key)
 	if !ok {
 		return errIndex
 	}
-	if flags == UpdateNoExist {
+	if flags&UpdateNoExist != 0 {
 		return errArrayNoExist
 	}
+	if err := a.o.lockFlagOK(flags); err != nil {
+		return err
+	}
 	e := a.elem(i)
+	if sp := &a.o.special; sp.skip != nil {
+		// Only plain arrays have special fields.
+		v := value[:a.o.valueSize]
+		a.mu.Lock()
+		if flags&UpdateLock != 0 {
+			sp.copyLocked(e, v, e)
+		} else {
+			sp.copy(e, v)
+		}
+		a.mu.Unlock()
+		sp.freeFields(e)
+		return nil
+	}
 	a.mu.Lock()
 	switch {
 	case !a.percpu:

@@ -1,6 +1,6 @@
 package maps
 
-import "golang.org/x/sys/unix"
+import unix "github.com/gobee-dev/gobee/internal/linuxerr"
 
 // Batch operations. Permissions are checked first (bpf_map_do_batch), then
 // the element flags (only BPF_F_LOCK exists, and it needs a spin lock),

@@ -6,7 +6,7 @@ import (
 	"math/bits"
 	"sync/atomic"
 
-	"golang.org/x/sys/unix"
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 )
 
 // bloomCore is BPF_MAP_TYPE_BLOOM_FILTER as the kernel's bloom_filter.c:

@@ -3,12 +3,9 @@ package maps
 import (
 	"encoding/binary"
 	"fmt"
-	"runtime"
-	"sync/atomic"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
-
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 	"github.com/gobee-dev/gobee/interp"
 )
 
@@ -102,31 +99,8 @@ func lockWord(name string, r *interp.Run, addr uint64) (*uint32, error) {
 	return (*uint32)(unsafe.Pointer(&b[0])), nil
 }
 
-// SpinLock is bpf_spin_lock(lock): it takes the lock word (0 free, 1
-// held) in a map value, spinning (and yielding) while another run holds
-// it, so runs on different goroutines exclude each other.
-func SpinLock(r *interp.Run, lock, _, _, _, _ uint64) (uint64, error) {
-	w, err := lockWord("bpf_spin_lock", r, lock)
-	if err != nil {
-		return 0, err
-	}
-	for spins := 0; !atomic.CompareAndSwapUint32(w, 0, 1); spins++ {
-		if spins > 16 {
-			runtime.Gosched()
-		}
-	}
-	return 0, nil
-}
-
-// SpinUnlock is bpf_spin_unlock(lock).
-func SpinUnlock(r *interp.Run, lock, _, _, _, _ uint64) (uint64, error) {
-	w, err := lockWord("bpf_spin_unlock", r, lock)
-	if err != nil {
-		return 0, err
-	}
-	atomic.StoreUint32(w, 0)
-	return 0, nil
-}
+// SpinLock and SpinUnlock are in lock_run.go, with the run-time checks
+// of the verifier's lock rules.
 
 // keyOfValue finds the key of the element of o whose value holds addr
 // (the kernel finds it from the element's layout), and that value.

@@ -186,7 +186,8 @@ cb:
 `
 
 func TestTimers(t *testing.T) {
-	m := mustNew(t, Spec{Type: Array, KeySize: 4, ValueSize: 32, MaxEntries: 2})
+	timerField := [MaxFields]Field{{Kind: FieldTimer, Offset: 0}}
+	m := mustNew(t, Spec{Type: Array, KeySize: 4, ValueSize: 32, MaxEntries: 2, Fields: timerField})
 	h := Handle(m)
 	// 50ms: time to read the timer's id before it fires (the callback
 	// writes the value without locks, as programs do).
@@ -194,8 +195,8 @@ func TestTimers(t *testing.T) {
 	if got, err := p.Run(&interp.Input{}); err != nil || got != 0 {
 		t.Fatalf("start: %d %v", got, err)
 	}
-	v, _ := m.Lookup(u32(0))
-	timer := v[:16]
+	// The live value: lookups from user space read the timer as zero.
+	timer := m.LookupElem(u32(0), 0)[:16]
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		runs, err, ok := TimerStats(timer)
@@ -213,7 +214,7 @@ func TestTimers(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	v, _ = m.Lookup(u32(0))
+	v, _ := m.Lookup(u32(0))
 	if got := binary.NativeEndian.Uint64(v[16:]); got != 1 {
 		t.Fatalf("fired %d times, want 1", got)
 	}
@@ -226,7 +227,7 @@ func TestTimers(t *testing.T) {
 	}
 
 	// Start far in the future, then cancel twice: 1 (was pending), 0.
-	m2 := mustNew(t, Spec{Type: Hash, KeySize: 4, ValueSize: 32, MaxEntries: 2})
+	m2 := mustNew(t, Spec{Type: Hash, KeySize: 4, ValueSize: 32, MaxEntries: 2, Fields: timerField})
 	if err := m2.Update(u32(0), make([]byte, 32), UpdateAny); err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"golang.org/x/sys/unix"
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 )
 
 // ENOTSUPP is the kernel-internal errno 524 that bpf() returns for an
@@ -35,13 +35,14 @@ func errorf(errno unix.Errno, format string, args ...any) error {
 }
 
 // Errno returns the errno an error carries, or 0 for nil and for errors
-// without one.
+// without one. A host system call's error (inside an *os.PathError, say)
+// gives Linux's errno for it on any host.
 func Errno(err error) unix.Errno {
 	var e unix.Errno
 	if errors.As(err, &e) {
 		return e
 	}
-	return 0
+	return unix.FromHost(err)
 }
 
 // Preallocated errors of the hot paths, so a miss does not allocate.

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"golang.org/x/sys/unix"
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 )
 
 // fdArrayCore is the storage of the kernel's "fd arrays" that gobee

@@ -4,7 +4,7 @@ import (
 	"sync"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 )
 
 // Handles: a program refers to a map by the 64-bit value an lddw loaded

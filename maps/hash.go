@@ -8,7 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"golang.org/x/sys/unix"
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 )
 
 // hashCore is BPF_MAP_TYPE_HASH, PERCPU_HASH, LRU_HASH and LRU_PERCPU_HASH.
@@ -151,6 +151,8 @@ func (h *hashCore) unlink(e *helem) {
 // collector, never reused.
 func (h *hashCore) remove(e *helem) {
 	h.unlink(e)
+	// check_and_free_fields: the element's timer is cancelled.
+	h.o.special.freeFields(e.value)
 	if h.lru != nil {
 		h.lru.remove(e)
 	}
@@ -174,6 +176,11 @@ func (h *hashCore) setValue(dst, value []byte, cpu int, user bool) {
 		copy(dst[cpu*h.o.stride:], value[:h.o.valueSize])
 		return
 	}
+	if h.o.special.skip != nil {
+		// copy_map_value: a new element's special fields stay zero.
+		h.o.special.copy(dst, value)
+		return
+	}
 	copy(dst, value)
 }
 
@@ -186,10 +193,18 @@ func (h *hashCore) lruList(cpu int) int {
 }
 
 // update is htab_map_update_elem and its per-CPU and LRU variants.
+// With BPF_F_LOCK an existing element's value is updated in place,
+// holding its spin lock (its timer stays); otherwise a new element
+// replaces it and the old one's timer is cancelled.
 func (h *hashCore) update(key, value []byte, flags uint64, cpu int, user bool) error {
-	if flags > UpdateExist {
+	if flags&^uint64(UpdateLock) > UpdateExist {
 		return errUpdateFlags
 	}
+	if err := h.o.lockFlagOK(flags); err != nil {
+		return err
+	}
+	lock := flags&UpdateLock != 0
+	flags &^= UpdateLock
 	hash := htabHash(key, h.seed)
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -210,6 +225,10 @@ func (h *hashCore) update(key, value []byte, flags uint64, cpu int, user bool) e
 	}
 	if old == nil && flags == UpdateExist {
 		return errNoKey
+	}
+	if old != nil && lock {
+		h.o.special.copyLocked(old.value, value[:h.o.valueSize], old.value)
+		return nil
 	}
 	if old != nil {
 		if h.percpu {
@@ -252,8 +271,19 @@ func (h *hashCore) lookup(key, dst []byte) error {
 	if e == nil {
 		return errNoKey
 	}
-	copy(dst, e.value)
+	h.copyOut(dst, e.value)
 	return nil
+}
+
+// copyOut copies a value to user space: around the special fields, which
+// read as zero (copy_map_value, check_and_init_map_value).
+func (h *hashCore) copyOut(dst, value []byte) {
+	if h.o.special.skip != nil {
+		clear(dst)
+		h.o.special.copy(dst, value)
+		return
+	}
+	copy(dst, value)
 }
 
 func (h *hashCore) delete(key []byte) error {
@@ -276,7 +306,7 @@ func (h *hashCore) lookupAndDelete(key, dst []byte) error {
 	if e == nil {
 		return errNoKey
 	}
-	copy(dst, e.value)
+	h.copyOut(dst, e.value)
 	h.remove(e)
 	return nil
 }
@@ -363,7 +393,7 @@ func (h *hashCore) lookupBatch(o *object, cursor, keys, values []byte, del bool)
 		for e := h.head(b); e != nil; {
 			next := e.next.Load()
 			copy(keys[total*o.keySize:], e.key)
-			copy(values[total*o.userValueSize:][:o.userValueSize], e.value)
+			h.copyOut(values[total*o.userValueSize:][:o.userValueSize], e.value)
 			total++
 			if del {
 				h.remove(e)

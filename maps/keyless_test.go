@@ -5,9 +5,9 @@ import (
 	"encoding/binary"
 	"testing"
 
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 	"github.com/gobee-dev/gobee/interp"
 	"github.com/gobee-dev/gobee/isa"
-	"golang.org/x/sys/unix"
 )
 
 func TestQueueStackOrder(t *testing.T) {

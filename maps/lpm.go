@@ -6,7 +6,7 @@ import (
 	"math/bits"
 	"sync"
 
-	"golang.org/x/sys/unix"
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 )
 
 // lpmCore is BPF_MAP_TYPE_LPM_TRIE, the kernel's lpm_trie.c: a binary

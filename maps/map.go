@@ -4,7 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"golang.org/x/sys/unix"
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 )
 
 // Map is a map with the kernel's semantics. It has two faces: the user
@@ -26,8 +26,12 @@ type Map interface {
 
 	// Lookup returns a copy of key's value (BPF_MAP_LOOKUP_ELEM).
 	Lookup(key []byte) ([]byte, error)
+	// LookupFlags is Lookup with flags: UpdateLock (BPF_F_LOCK) copies
+	// the value holding its bpf_spin_lock (EINVAL without one).
+	LookupFlags(key []byte, flags uint64) ([]byte, error)
 	// Update creates or replaces key's value (BPF_MAP_UPDATE_ELEM);
-	// flags is UpdateAny, UpdateNoExist or UpdateExist.
+	// flags is UpdateAny, UpdateNoExist or UpdateExist, optionally with
+	// UpdateLock (BPF_F_LOCK: copy holding the value's bpf_spin_lock).
 	Update(key, value []byte, flags uint64) error
 	// Delete removes key (BPF_MAP_DELETE_ELEM). Arrays: EINVAL.
 	Delete(key []byte) error
@@ -132,6 +136,8 @@ type object struct {
 	userValueSize int
 	frozen        atomic.Bool
 	freezeMu      sync.Mutex
+	// special locates the value's bpf_spin_lock and bpf_timer (lock.go).
+	special special
 }
 
 func (o *object) Spec() Spec         { return o.spec }
@@ -186,14 +192,16 @@ func (o *object) Update(key, value []byte, flags uint64) error {
 	if err := o.canWrite(); err != nil {
 		return err
 	}
+	// map_update_elem checks BPF_F_LOCK against the value's record
+	// before it copies the key and value in.
+	if err := o.lockFlagOK(flags); err != nil {
+		return err
+	}
 	if err := o.checkKey(key); err != nil {
 		return err
 	}
 	if err := o.checkUserValue(value); err != nil {
 		return err
-	}
-	if flags&UpdateLock != 0 {
-		return errLockFlag
 	}
 	return o.core.update(key, value, flags, userCPU, true)
 }
@@ -272,9 +280,9 @@ func (o *object) UpdateElem(key, value []byte, flags uint64, cpu int) error {
 	if uint(cpu) >= uint(o.ncpu) {
 		return errBadCPU
 	}
-	if flags&UpdateLock != 0 {
-		return errLockFlag
-	}
+	// Programs may pass BPF_F_LOCK too: the map's update op checks it
+	// (HASH and ARRAY take the lock; the other types' flag checks refuse
+	// it).
 	return o.core.update(key, value, flags, cpu, false)
 }
 

@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"sync"
 
-	"golang.org/x/sys/unix"
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 )
 
 // Map ids: user space puts maps into ARRAY_OF_MAPS and HASH_OF_MAPS by a

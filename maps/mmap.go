@@ -4,7 +4,7 @@ import (
 	"sync"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 )
 
 // BPF_F_MMAPABLE arrays: the kernel lets user space mmap the value

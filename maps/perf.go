@@ -6,8 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 	"github.com/gobee-dev/gobee/interp"
 )
 

@@ -3,8 +3,7 @@ package maps
 import (
 	"sync"
 
-	"golang.org/x/sys/unix"
-
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 	"github.com/gobee-dev/gobee/interp"
 )
 

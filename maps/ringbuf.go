@@ -7,7 +7,7 @@ import (
 	"unsafe"
 	"weak"
 
-	"golang.org/x/sys/unix"
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 )
 
 // BPF_MAP_TYPE_RINGBUF, laid out as the kernel's kernel/bpf/ringbuf.c: a

@@ -8,8 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 	"github.com/gobee-dev/gobee/interp"
 	"github.com/gobee-dev/gobee/isa"
 )

@@ -3,7 +3,7 @@ package maps
 import (
 	"runtime"
 
-	"golang.org/x/sys/unix"
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 )
 
 // Spec describes a map to create, as the BPF_MAP_CREATE attributes do.
@@ -31,6 +31,12 @@ type Spec struct {
 	// its type, key and value sizes and flags (and, for arrays without
 	// BPF_F_INNER_MAP, its max_entries). Ignored by the other types.
 	InnerMap *Spec
+	// Fields are the special fields of the value that its BTF declares
+	// (the kernel's btf_record): a struct bpf_spin_lock and a struct
+	// bpf_timer, at most one of each. User-space copies never touch them
+	// and BPF_F_LOCK needs the spin lock (see lock.go). Entries of kind
+	// 0 are unused; the zero value has none.
+	Fields [MaxFields]Field
 }
 
 // Limits of the kernel (x86-64, 4 KiB pages).
@@ -133,6 +139,11 @@ func New(spec Spec) (Map, error) {
 	if err := checkName(s.Name); err != nil {
 		return nil, err
 	}
+	// map_check_btf runs last, on the allocated map.
+	if err := checkFields(&s); err != nil {
+		return nil, err
+	}
+	o.special = newSpecial(&s)
 	return o, nil
 }
 

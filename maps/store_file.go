@@ -27,7 +27,7 @@ import (
 	"time"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 )
 
 // File kinds.
@@ -319,13 +319,6 @@ func (s *fileStore) unlock() {
 	s.local.mu.Unlock()
 }
 
-func pidAlive(pid uint32) bool {
-	if pid > 1<<22 {
-		return false // above PID_MAX_LIMIT
-	}
-	return !errors.Is(unix.Kill(int(pid), 0), unix.ESRCH)
-}
-
 func (s *fileStore) frozen() bool { return s.get(hFrozen) != 0 }
 
 // close retires the store: operations after it fail with EBADF. The
@@ -344,20 +337,6 @@ func (s *fileStore) close() error {
 	s.closed = true
 	releaseLocal(s.id)
 	return nil
-}
-
-func mapFile(f *os.File, size int) (*fileStore, error) {
-	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
-		return nil, err
-	}
-	mem, err := unix.Mmap(int(f.Fd()), 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-	if err != nil {
-		return nil, fmt.Errorf("maps: mmap %s: %w", f.Name(), err)
-	}
-	s := &fileStore{mem: mem, data: mem[fileHeaderSize:], id: fileID{uint64(st.Dev), st.Ino}, pid: uint32(os.Getpid())}
-	s.local = acquireLocal(s.id)
-	return s, nil
 }
 
 // newFileObject builds a map object as New does (same validation, same

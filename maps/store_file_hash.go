@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 
-	"golang.org/x/sys/unix"
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 )
 
 // fileHash is HASH, PERCPU_HASH, LRU_HASH and LRU_PERCPU_HASH in a pinned

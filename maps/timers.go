@@ -1,13 +1,13 @@
 package maps
 
 import (
-	"encoding/binary"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
-	"golang.org/x/sys/unix"
-
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 	"github.com/gobee-dev/gobee/interp"
 )
 
@@ -38,6 +38,9 @@ type timerState struct {
 	firing   bool
 	lastErr  error
 	runCount uint64
+	// freed: the element went away (bpf_obj_free_fields); the timer
+	// never fires again.
+	freed bool
 }
 
 var timers struct {
@@ -58,8 +61,15 @@ func timerWord(name string, r *interp.Run, addr uint64) ([]byte, error) {
 	return b, nil
 }
 
+// timerID is the timer word: the id, read and written atomically (the
+// field is 8-byte aligned in a value, checkFields sees to it).
+func timerID(b []byte) *uint64 { return (*uint64)(unsafe.Pointer(&b[0])) }
+
 func timerOf(b []byte) *timerState {
-	id := binary.NativeEndian.Uint64(b)
+	if len(b) < 8 || uintptr(unsafe.Pointer(&b[0]))%8 != 0 {
+		return nil
+	}
+	id := atomic.LoadUint64(timerID(b))
 	if id == 0 {
 		return nil
 	}
@@ -81,15 +91,20 @@ func TimerInit(r *interp.Run, timer, m, flags, _, _ uint64) (uint64, error) {
 		return 0, fmt.Errorf("bpf_timer_init: %#x is not a map", m)
 	}
 	clock := int32(flags)
-	if flags>>32 != 0 || (clock != unix.CLOCK_MONOTONIC && clock != unix.CLOCK_REALTIME && clock != unix.CLOCK_BOOTTIME) {
+	if flags>>32 != 0 || (clock != clockMonotonic && clock != clockRealtime && clock != clockBoottime) {
 		return errnoRet(errorf(unix.EINVAL, "clock %d", flags)), nil
-	}
-	if timerOf(b) != nil {
-		return errnoRet(errorf(unix.EBUSY, "timer already initialised")), nil
 	}
 	key, value := keyOfValue(o, timer, r.CPU())
 	if value == nil {
 		return 0, fmt.Errorf("bpf_timer_init: timer at %#x is not in a value of the map", timer)
+	}
+	// What the verifier checks statically: the map has a bpf_timer and
+	// the pointer is that field of one of its values.
+	if !o.special.hasTimer() {
+		return 0, fmt.Errorf("bpf_timer_init: map %q has no valid bpf_timer", o.spec.Name)
+	}
+	if off := timer - interp.Addr(value); off != uint64(o.special.timer-1) {
+		return 0, fmt.Errorf("bpf_timer_init: off %d doesn't point to 'struct bpf_timer' that is at %d", off, o.special.timer-1)
 	}
 	timers.Lock()
 	if timers.byID == nil {
@@ -97,9 +112,12 @@ func TimerInit(r *interp.Run, timer, m, flags, _, _ uint64) (uint64, error) {
 	}
 	timers.next++
 	id := timers.next
+	if !atomic.CompareAndSwapUint64(timerID(b), 0, id) {
+		timers.Unlock()
+		return errnoRet(errorf(unix.EBUSY, "timer already initialised")), nil
+	}
 	timers.byID[id] = &timerState{o: o, key: key, value: value, clock: clock, cpu: r.CPU()}
 	timers.Unlock()
-	binary.NativeEndian.PutUint64(b, id)
 	return 0, nil
 }
 
@@ -137,14 +155,16 @@ func TimerStart(r *interp.Run, timer, nsecs, flags, _, _ uint64) (uint64, error)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.freed {
+		return errnoRet(errorf(unix.EINVAL, "timer not initialised")), nil
+	}
 	if t.prog == nil {
 		return errnoRet(errorf(unix.EINVAL, "timer has no callback")), nil
 	}
 	d := time.Duration(nsecs)
 	if flags&TimerAbs != 0 {
-		var ts unix.Timespec
-		if err := unix.ClockGettime(t.clock, &ts); err == nil {
-			d = time.Duration(int64(nsecs) - ts.Nano())
+		if now, ok := clockNow(t.clock); ok {
+			d = time.Duration(int64(nsecs) - now)
 		}
 	}
 	if d < 0 {
@@ -166,7 +186,13 @@ func TimerStart(r *interp.Run, timer, nsecs, flags, _, _ uint64) (uint64, error)
 // fire runs the callback unless the timer was cancelled or restarted.
 func (t *timerState) fire(gen uint64) {
 	t.mu.Lock()
-	if gen != t.gen || !t.pending {
+	if gen != t.gen || !t.pending || t.freed {
+		t.mu.Unlock()
+		return
+	}
+	// A released map's timers are gone (map_release_uref frees them).
+	if _, ok := registry.Load(uint64(uintptr(unsafe.Pointer(t.o)))); !ok {
+		t.pending = false
 		t.mu.Unlock()
 		return
 	}
@@ -224,4 +250,31 @@ func TimerStats(timer []byte) (runs uint64, lastErr error, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.runCount, t.lastErr, true
+}
+
+// timerFree is bpf_timer_cancel_and_free on the timer whose 16 bytes are
+// b: the word is cleared, and the timer cancelled and dropped, so its
+// callback never runs again (one that is running finishes).
+func timerFree(b []byte) {
+	if uintptr(unsafe.Pointer(&b[0]))%8 != 0 {
+		return
+	}
+	id := atomic.SwapUint64(timerID(b), 0)
+	if id == 0 {
+		return
+	}
+	timers.Lock()
+	t := timers.byID[id]
+	delete(timers.byID, id)
+	timers.Unlock()
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	t.freed, t.pending = true, false
+	t.gen++
+	if t.t != nil {
+		t.t.Stop()
+	}
+	t.mu.Unlock()
 }

@@ -7,7 +7,7 @@ import (
 	"sort"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 
 	"github.com/gobee-dev/gobee/helpers"
 	"github.com/gobee-dev/gobee/interp"

@@ -3,8 +3,8 @@ package objects
 import (
 	"encoding/binary"
 
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 	"github.com/gobee-dev/gobee/maps"
-	"golang.org/x/sys/unix"
 )
 
 // MapIterator walks a map's keys with NextKey and looks each one up, like

@@ -8,8 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 	"github.com/gobee-dev/gobee/maps"
-	"golang.org/x/sys/unix"
 )
 
 var sprintf = fmt.Sprintf
@@ -47,6 +47,12 @@ const (
 	UpdateLock    MapUpdateFlags = maps.UpdateLock
 )
 
+// MapLookupFlags are the flags of LookupWithFlags, as cilium/ebpf's.
+type MapLookupFlags uint64
+
+// LookupLock (BPF_F_LOCK) copies the value holding its bpf_spin_lock.
+const LookupLock MapLookupFlags = maps.UpdateLock
+
 // PinType says how NewMapWithOptions pins a map.
 type PinType int
 
@@ -78,11 +84,15 @@ type MapSpec struct {
 	// NumCPU is the number of virtual CPUs of per-CPU maps; 0 means
 	// GOMAXPROCS.
 	NumCPU int
+	// Fields are the value's bpf_spin_lock and bpf_timer (what the
+	// kernel reads from the value's BTF; loader.ValueFields computes
+	// them from a btf.Type).
+	Fields [maps.MaxFields]maps.Field
 }
 
 func (s *MapSpec) mapsSpec() maps.Spec {
 	return maps.Spec{Name: s.Name, Type: s.Type, KeySize: s.KeySize, ValueSize: s.ValueSize,
-		MaxEntries: s.MaxEntries, Flags: s.Flags, MapExtra: s.MapExtra, NumCPU: s.NumCPU}
+		MaxEntries: s.MaxEntries, Flags: s.Flags, MapExtra: s.MapExtra, NumCPU: s.NumCPU, Fields: s.Fields}
 }
 
 // MapOptions are the options of NewMapWithOptions.
@@ -310,6 +320,25 @@ func (m *Map) Lookup(key, valueOut any) error {
 	return unmarshalValue(s, valueOut, v)
 }
 
+// LookupWithFlags is Lookup with BPF_MAP_LOOKUP_ELEM's flags
+// (LookupLock).
+func (m *Map) LookupWithFlags(key, valueOut any, flags MapLookupFlags) error {
+	s, err := m.use()
+	if err != nil {
+		return err
+	}
+	defer m.done()
+	k, err := marshalKey(s, key)
+	if err != nil {
+		return err
+	}
+	v, err := s.LookupFlags(k, uint64(flags))
+	if err != nil {
+		return err
+	}
+	return unmarshalValue(s, valueOut, v)
+}
+
 // LookupAndDelete copies key's value into valueOut and deletes it.
 func (m *Map) LookupAndDelete(key, valueOut any) error {
 	s, err := m.use()
@@ -498,7 +527,7 @@ func (m *Map) Pin(path string) error {
 		return err
 	}
 	if o.pinned != "" {
-		if err := unix.Renameat2(unix.AT_FDCWD, o.pinned, unix.AT_FDCWD, full, unix.RENAME_NOREPLACE); err != nil {
+		if err := renameNoReplace(o.pinned, full); err != nil {
 			return errorf(maps.Errno(err), "move pin %s to %s: %v", o.pinned, full, err)
 		}
 		delete(r.pins, o.pinned)

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"reflect"
 
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 	"github.com/gobee-dev/gobee/maps"
-	"golang.org/x/sys/unix"
 )
 
 // Keys and values cross the API as cilium/ebpf's do: []byte, fixed-size

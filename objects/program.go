@@ -11,11 +11,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/gobee-dev/gobee/helpers"
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 	"github.com/gobee-dev/gobee/interp"
 	"github.com/gobee-dev/gobee/isa"
+	"github.com/gobee-dev/gobee/kfuncs"
 	"github.com/gobee-dev/gobee/loader"
 	"github.com/gobee-dev/gobee/maps"
 	"github.com/gobee-dev/gobee/pkthelpers"
@@ -219,7 +219,9 @@ func helperTable(t progtype.Type, env *helpers.Env) map[int32]interp.HelperFunc 
 	out := make(map[int32]interp.HelperFunc, len(all))
 	for id, fn := range all {
 		if info != nil && info.Helpers.Has(id) {
-			out[id] = fn
+			// The verifier's rule against calls under bpf_spin_lock,
+			// checked at run time.
+			out[id] = maps.LockChecked(id, fn)
 		}
 	}
 	return out
@@ -265,7 +267,7 @@ func (r *Registry) loadProgram(spec *ProgramSpec, ms map[string]*Map, env *helpe
 		}
 		storage[name] = s
 	}
-	linked, err := loader.Link(spec, storage)
+	linked, err := loader.LinkWithOptions(spec, storage, kfuncLinkOptions(typ))
 	if err != nil {
 		return nil, err
 	}
@@ -274,7 +276,7 @@ func (r *Registry) loadProgram(spec *ProgramSpec, ms map[string]*Map, env *helpe
 		return nil, err
 	}
 	prog, err := interp.Load(linked.Instructions, &interp.Options{
-		Helpers: table, TailCall: maps.TailCall, ResolveImm64: linked.ResolveImm64,
+		Helpers: table, Kfuncs: kfuncs.Table(typ), TailCall: maps.TailCall, ResolveImm64: linked.ResolveImm64,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("program %s: %w", spec.Name, err)

@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 
-	"golang.org/x/sys/unix"
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 )
 
 // Pinned programs are per process. A program is Go code and data that
@@ -77,7 +77,7 @@ func (p *Program) Pin(path string) error {
 		return err
 	}
 	if o.pinned != "" {
-		if err := unix.Renameat2(unix.AT_FDCWD, o.pinned, unix.AT_FDCWD, full, unix.RENAME_NOREPLACE); err != nil {
+		if err := renameNoReplace(o.pinned, full); err != nil {
 			return errorf(unix.EIO, "move pin %s to %s: %v", o.pinned, full, err)
 		}
 		delete(t.pins, o.pinned)

@@ -4,10 +4,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 	"github.com/gobee-dev/gobee/interp"
 	"github.com/gobee-dev/gobee/testrun"
 )
@@ -90,7 +90,7 @@ func (p *Program) Run(opts *RunOptions) (uint32, error) {
 	}
 	res, runErr := testrun.Run(o.prog, o.typ, to)
 	var errno *testrun.Errno
-	if runErr != nil && !(errors.As(runErr, &errno) && errno.Errno == unix.ENOSPC) {
+	if runErr != nil && !(errors.As(runErr, &errno) && errno.Errno == syscall.ENOSPC) {
 		if errors.Is(runErr, testrun.ErrUnsupported) {
 			return 0, fmt.Errorf("program %s: %w: %w", o.name, ErrNotSupported, runErr)
 		}
@@ -111,7 +111,7 @@ func (p *Program) Run(opts *RunOptions) (uint32, error) {
 			return res.Retval, fmt.Errorf("program %s: context out: %w", o.name, err)
 		}
 		if len(res.CtxOut) > ctxOutSize && runErr == nil {
-			runErr = &testrun.Errno{Errno: unix.ENOSPC, Reason: fmt.Sprintf("ctx_out of %d bytes does not fit in %d", len(res.CtxOut), ctxOutSize)}
+			runErr = &testrun.Errno{Errno: syscall.ENOSPC, Reason: fmt.Sprintf("ctx_out of %d bytes does not fit in %d", len(res.CtxOut), ctxOutSize)}
 		}
 	}
 	if runErr != nil {

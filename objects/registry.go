@@ -19,8 +19,8 @@ import (
 	"strings"
 	"sync"
 
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 	"github.com/gobee-dev/gobee/maps"
-	"golang.org/x/sys/unix"
 )
 
 // DefaultPinRoot is the pin root when neither GOBEE_PIN_ROOT nor an option
@@ -192,4 +192,6 @@ func (r *Registry) maybeFree(o *mapObject) error {
 
 var errClosed = &maps.Error{Errno: unix.EBADF, Msg: "map handle is closed"}
 
-func isErrno(err error, e unix.Errno) bool { return errors.Is(err, e) }
+func isErrno(err error, e unix.Errno) bool {
+	return errors.Is(err, e) || unix.FromHost(err) == e // host errors away from Linux
+}

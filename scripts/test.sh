@@ -11,6 +11,11 @@ if [ -n "$unformatted" ]; then
 	echo "gofmt needed:"; echo "$unformatted"; exit 1
 fi
 go vet ./...
+# gobee runs on any OS Go runs on: every package (tests included) must
+# type-check and vet for other hosts too.
+for target in darwin/arm64 windows/amd64 freebsd/amd64; do
+	GOOS=${target%/*} GOARCH=${target#*/} go vet ./...
+done
 go build -o bin/gobee ./cmd/gobee
 
 # go test hides a passing package's output; keep the verbose log and show

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gobee-dev/gobee/interp"
 	"github.com/gobee-dev/gobee/isa"
+	"github.com/gobee-dev/gobee/kernel"
 	"github.com/gobee-dev/gobee/progtype"
 )
 
@@ -50,18 +51,18 @@ func loadWith(typ progtype.Type, attach progtype.AttachType, flags, btfID uint32
 	attr := progLoadAttr{progType: uint32(typ), insnCnt: uint32(len(code) / 8), insns: unsafe.Pointer(&code[0]),
 		license: unsafe.Pointer(&lic[0]), logLevel: 1, logSize: uint32(len(logBuf)), logBuf: unsafe.Pointer(&logBuf[0]),
 		flags: flags, attachType: uint32(attach), attachBTF: btfID}
-	fd, _, errno := unix.Syscall(unix.SYS_BPF, unix.BPF_PROG_LOAD, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+	fd, err := kernel.Syscall(unix.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	runtime.KeepAlive(code)
 	runtime.KeepAlive(lic)
 	runtime.KeepAlive(logBuf)
-	if errno != 0 {
+	if err != nil {
 		log := string(bytes.TrimRight(logBuf, "\x00"))
 		if len(log) > 600 {
 			log = log[len(log)-600:]
 		}
-		return -1, fmt.Errorf("load: %w: %s", errno, log)
+		return -1, fmt.Errorf("load: %w: %s", err, log)
 	}
-	return int(fd), nil
+	return fd, nil
 }
 
 // runMode says which bpf_attr pointers the oracle passes.
@@ -98,13 +99,13 @@ func kernelRunMode(fd int, o Options, m runMode) (Result, error) {
 	if o.CtxOut || m.ctxOutWithIn && o.CtxIn != nil {
 		attr.ctxOut, attr.ctxSizeOut = unsafe.Pointer(&ctxOut[0]), outSize
 	}
-	_, _, errno := unix.Syscall(unix.SYS_BPF, unix.BPF_PROG_TEST_RUN, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+	_, err := kernel.Syscall(unix.BPF_PROG_TEST_RUN, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	runtime.KeepAlive(o.DataIn)
 	runtime.KeepAlive(ctxIn)
 	runtime.KeepAlive(out)
 	runtime.KeepAlive(ctxOut)
-	if errno != 0 {
-		return Result{}, errno
+	if err != nil {
+		return Result{}, err
 	}
 	res := Result{Retval: attr.retval}
 	if attr.dataOut != nil {

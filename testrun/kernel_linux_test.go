@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gobee-dev/gobee/kernel"
 )
 
 // kernelTestRunAttr is the BPF_PROG_TEST_RUN part of union bpf_attr.
@@ -52,13 +54,13 @@ func kernelRun(fd int, o Options, ctxOutSize int) (Result, error) {
 	if o.CtxIn != nil || o.CtxOut {
 		attr.ctxOut, attr.ctxSizeOut = unsafe.Pointer(&ctxOut[0]), uint32(len(ctxOut))
 	}
-	_, _, errno := unix.Syscall(unix.SYS_BPF, 10, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+	_, err := kernel.Syscall(unix.BPF_PROG_TEST_RUN, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	runtime.KeepAlive(o.DataIn)
 	runtime.KeepAlive(o.CtxIn)
 	runtime.KeepAlive(out)
 	runtime.KeepAlive(ctxOut)
-	if errno != 0 {
-		return Result{}, errno
+	if err != nil {
+		return Result{}, err
 	}
 	res := Result{Retval: attr.retval, DataSizeOut: attr.dataSizeOut, DataOut: out[:min(int(attr.dataSizeOut), len(out))]}
 	if attr.ctxOut != nil {

@@ -159,11 +159,24 @@ func runFeature(args []string, stdout, stderr io.Writer) int {
 		}
 		helperSets.set(info.Name+"_available_helpers", names)
 	}
+	fmt.Fprintln(&text)
+	fmt.Fprintln(&text, "Scanning eBPF kernel functions (kfuncs)...")
+	kfuncSets := &orderedJSON{}
+	for _, info := range progtype.All() {
+		names := []string{}
+		fmt.Fprintf(&text, "eBPF kfuncs supported for program type %s:\n", info.Name)
+		for _, k := range objects.AvailableKfuncs(info.Type) {
+			names = append(names, k.Name)
+			fmt.Fprintf(&text, "\t- %s\n", k.Name)
+		}
+		kfuncSets.set(info.Name+"_available_kfuncs", names)
+	}
 	if global.json {
 		doc := &orderedJSON{}
 		doc.set("program_types", progs)
 		doc.set("map_types", mapTypes)
 		doc.set("helpers", helperSets)
+		doc.set("kfuncs", kfuncSets)
 		doc.set("kernel_only_prog_types", kernelOnly)
 		doc.set("test_run_prog_types", testRun)
 		writeJSON(stdout, doc)

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"sync"
 
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 	"github.com/gobee-dev/gobee/maps"
 	"github.com/gobee-dev/gobee/objects"
-	"golang.org/x/sys/unix"
 )
 
 // `gobee map` is bpftool's `map` command for gobee's pinned maps. Maps are

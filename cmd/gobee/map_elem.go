@@ -5,9 +5,9 @@ import (
 	"strconv"
 	"strings"
 
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 	"github.com/gobee-dev/gobee/maps"
 	"github.com/gobee-dev/gobee/objects"
-	"golang.org/x/sys/unix"
 )
 
 // Element commands: bpftool's key/value syntax and output formats.

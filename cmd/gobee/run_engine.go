@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 
 	"github.com/gobee-dev/gobee/helpers"
 	"github.com/gobee-dev/gobee/internal/tracefs"
@@ -292,7 +291,7 @@ func (e *pktKernelEngine) Run(data []byte) (uint32, []byte, error) {
 	out := make([]byte, len(data)+4096)
 	opts := ebpf.RunOptions{Data: data, DataOut: out}
 	runtime.LockOSThread()
-	e.tasks[unix.Gettid()] = true
+	e.tasks[tracefs.Gettid()] = true
 	ret, err := e.prog.Run(&opts)
 	runtime.UnlockOSThread()
 	if err != nil {

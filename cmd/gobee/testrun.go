@@ -8,11 +8,11 @@ import (
 	"io"
 	"os"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/cilium/ebpf"
 
+	unix "github.com/gobee-dev/gobee/internal/linuxerr"
 	"github.com/gobee-dev/gobee/maps"
 	"github.com/gobee-dev/gobee/objects"
 	"github.com/gobee-dev/gobee/progtype"
@@ -61,14 +61,8 @@ func writeJSON(w io.Writer, v any) {
 	w.Write(append(b, '\n'))
 }
 
-// errnoOf returns the errno in err's chain, or 0.
-func errnoOf(err error) syscall.Errno {
-	var e syscall.Errno
-	if errors.As(err, &e) {
-		return e
-	}
-	return 0
-}
+// errnoOf returns the errno in err's chain (as Linux numbers it), or 0.
+func errnoOf(err error) unix.Errno { return maps.Errno(err) }
 
 // runFailure renders a refused run like bpftool ("failed to run program:
 // Invalid argument"), followed by gobee's explanation.

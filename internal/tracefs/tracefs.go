@@ -6,6 +6,10 @@
 // use it to collect the bpf_trace_printk lines of their own
 // BPF_PROG_TEST_RUN calls, which run in the caller's task: their lines
 // carry the calling thread's id (the kernel's pid) and comm.
+//
+// tracefs exists only on Linux (tracefs_linux.go); elsewhere Mount and
+// OpenPipe fail with ErrUnavailable (tracefs_other.go), while Parse,
+// Records and Format work on any host.
 package tracefs
 
 import (
@@ -15,8 +19,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Mount points where tracefs is looked for, in order.
@@ -36,21 +38,6 @@ func Find() (string, error) {
 	return "", fmt.Errorf("%w: not mounted at %s", ErrUnavailable, strings.Join(dirs, " or "))
 }
 
-// Mount returns the directory of a mounted tracefs, mounting it at
-// /sys/kernel/tracing first when it is not mounted (which needs root).
-func Mount() (string, error) {
-	if d, err := Find(); err == nil {
-		return d, nil
-	}
-	if os.Geteuid() != 0 {
-		return "", fmt.Errorf("%w: not mounted at /sys/kernel/tracing, and mounting it needs root", ErrUnavailable)
-	}
-	if err := unix.Mount("nodev", dirs[0], "tracefs", 0, ""); err != nil {
-		return "", fmt.Errorf("%w: mount -t tracefs nodev %s: %v", ErrUnavailable, dirs[0], err)
-	}
-	return Find()
-}
-
 // Clear empties the trace buffer of the tracefs at dir (all CPUs), as
 // `echo > trace` does.
 func Clear(dir string) error {
@@ -68,32 +55,6 @@ type Pipe struct {
 	partial []byte
 	started bool // a record has begun
 	kept    bool // ReadUntil keeps the current record
-}
-
-// OpenPipe opens dir's trace_pipe without blocking.
-func OpenPipe(dir string) (*Pipe, error) {
-	fd, err := unix.Open(dir+"/trace_pipe", unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: dir + "/trace_pipe", Err: err}
-	}
-	return &Pipe{fd: fd}, nil
-}
-
-// ReadAvailable returns the complete lines the pipe holds now, without
-// their newlines; a partial last line is kept for the next call.
-func (p *Pipe) ReadAvailable() ([]string, error) {
-	buf := make([]byte, 1<<16)
-	for {
-		n, err := unix.Read(p.fd, buf)
-		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) || n == 0 && err == nil {
-			break
-		}
-		if err != nil {
-			return p.lines(), err
-		}
-		p.partial = append(p.partial, buf[:n]...)
-	}
-	return p.lines(), nil
 }
 
 func (p *Pipe) lines() []string {
@@ -132,9 +93,7 @@ func (p *Pipe) ReadUntil(deadline time.Time, want int, keep func(string) bool) (
 			return out, err
 		}
 		if len(ls) == 0 {
-			pfd := []unix.PollFd{{Fd: int32(p.fd), Events: unix.POLLIN}}
-			ms := min(int(time.Until(deadline)/time.Millisecond)+1, 20)
-			_, _ = unix.Poll(pfd, ms)
+			p.wait(deadline)
 		}
 	}
 }
@@ -156,9 +115,6 @@ func Records(b []byte) []string {
 	}
 	return out
 }
-
-// Close closes the pipe.
-func (p *Pipe) Close() error { return unix.Close(p.fd) }
 
 // Line is one parsed trace line of the default format:
 //
@@ -248,13 +204,4 @@ func (ts Tasks) Keep(comm string) func(string) bool {
 		}
 		return comm == "" || l.Comm == comm || l.Comm == UnknownComm
 	}
-}
-
-// Comm returns the calling thread's comm.
-func Comm() string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/comm", unix.Gettid()))
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSuffix(string(b), "\n")
 }

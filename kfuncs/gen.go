@@ -1,0 +1,3 @@
+package kfuncs
+
+//go:generate make -C ../testdata/kfuncs
