@@ -139,7 +139,8 @@ func (r *Registry) NewCollectionWithOptions(spec *CollectionSpec, opts Collectio
 	}
 	names := sortedKeys(spec.Programs)
 	for _, name := range names {
-		if l, err := loader.Link(spec.Programs[name], storage); err == nil {
+		ps := spec.Programs[name]
+		if l, err := loader.LinkWithOptions(ps, storage, kfuncLinkOptions(ProgTypeOf(ps.Type))); err == nil {
 			regions = mergeRegions(regions, l.Regions())
 		}
 	}
