@@ -105,11 +105,17 @@ var (
 	ErrContextAccess = errors.New("invalid context access")
 )
 
-// RuntimeError names the instruction (slot index) at which a run failed.
+// RuntimeError names the instruction (slot index) at which a run failed;
+// PC is -1 for a failure found when the run ended (see Run.OnExit).
 type RuntimeError struct {
 	PC  int
 	Err error
 }
 
-func (e *RuntimeError) Error() string { return fmt.Sprintf("insn %d: %v", e.PC, e.Err) }
+func (e *RuntimeError) Error() string {
+	if e.PC < 0 { // found after the run ended (Run.OnExit)
+		return fmt.Sprintf("at exit: %v", e.Err)
+	}
+	return fmt.Sprintf("insn %d: %v", e.PC, e.Err)
+}
 func (e *RuntimeError) Unwrap() error { return e.Err }

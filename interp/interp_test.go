@@ -212,3 +212,40 @@ func TestContextAccessor(t *testing.T) {
 		t.Fatalf("ctx store: got %v", err)
 	}
 }
+
+// TestOnExit: hooks run after an exit and after a fault, latest first;
+// a hook's error fails a run that succeeded but does not hide a fault.
+func TestOnExit(t *testing.T) {
+	var order []int
+	helpers := map[int32]HelperFunc{
+		1: func(r *Run, r1, _, _, _, _ uint64) (uint64, error) {
+			n := int(r1)
+			r.OnExit(func(*Run) error {
+				order = append(order, n)
+				if n == 2 {
+					return errors.New("still holding something")
+				}
+				return nil
+			})
+			return 0, nil
+		},
+	}
+	prog := isa.Instructions{
+		mov64(isa.R1, 1), {Op: isa.OpcodeCall, Imm: 1},
+		mov64(isa.R1, 2), {Op: isa.OpcodeCall, Imm: 1},
+		mov64(isa.R0, 0), exit,
+	}
+	p, err := Load(prog, &Options{Helpers: helpers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Run(&Input{})
+	var re *RuntimeError
+	if !errors.As(err, &re) || re.PC != -1 || len(order) != 2 || order[0] != 2 || order[1] != 1 {
+		t.Fatalf("got %v, order %v", err, order)
+	}
+	order = nil
+	if _, err := p.Run(&Input{}); err == nil || len(order) != 2 {
+		t.Fatalf("second run: hooks of the first run must not repeat: %v %v", err, order)
+	}
+}

@@ -114,6 +114,8 @@ type Run struct {
 	// hot is the granted region that served the last access outside the
 	// stack: packet loops hit it again and again.
 	hot region
+	// atExit are the helpers' end-of-run checks (OnExit).
+	atExit []func(*Run) error
 }
 
 // region is a memory range the run may touch, in address form.
@@ -190,11 +192,32 @@ func (p *Program) start(pc int, args *[5]uint64, in *Input) (uint64, error) {
 	r.reset(p, in)
 	copy(r.regs[1:6], args[:])
 	ret, err := r.exec(pc, 0)
+	if len(r.atExit) > 0 {
+		err = r.runExitHooks(err)
+	}
 	r.in = nil
 	r.regions = r.regions[:0]
 	r.hot = region{}
 	p.pool.Put(r)
 	return ret, err
+}
+
+// OnExit registers fn to run when this run ends, whether the program
+// exited or faulted, latest first. Helpers use it for state that must not
+// outlive a run, such as a bpf_spin_lock still held (which the kernel's
+// verifier refuses statically: "BPF_EXIT while holding a lock"). An error
+// from fn becomes the run's error unless the run already failed.
+func (r *Run) OnExit(fn func(*Run) error) { r.atExit = append(r.atExit, fn) }
+
+func (r *Run) runExitHooks(err error) error {
+	for i := len(r.atExit) - 1; i >= 0; i-- {
+		if herr := r.atExit[i](r); herr != nil && err == nil {
+			err = &RuntimeError{PC: -1, Err: herr}
+		}
+		r.atExit[i] = nil
+	}
+	r.atExit = r.atExit[:0]
+	return err
 }
 
 func (r *Run) reset(p *Program, in *Input) {

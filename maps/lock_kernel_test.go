@@ -442,3 +442,25 @@ func TestLockTimerKernel(t *testing.T) {
 	t.Run("create", testLockCreateKernel)
 	fmt.Printf("maps: compared %d lock/timer operations against the kernel\n", lockOps.Load())
 }
+
+// TestLockFieldsFromObject: the loader finds the special fields in the
+// value BTF of testdata/maps/lock.c's maps.
+func TestLockFieldsFromObject(t *testing.T) {
+	cs, err := loader.Load(lockObj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string][2]int{
+		"lock_hash": {8, -1}, "lock_array": {8, -1}, "plain_hash": {-1, -1},
+		"timer_hash": {16, 0}, "timer_array": {16, 0}, "fired": {-1, -1},
+	} {
+		ms := cs.Maps[name]
+		if ms == nil {
+			t.Fatalf("no map %s", name)
+		}
+		s := ms.Spec()
+		if got := [2]int{s.SpinLockOff(), s.TimerOff()}; got != want {
+			t.Errorf("%s: lock, timer at %v, want %v", name, got, want)
+		}
+	}
+}

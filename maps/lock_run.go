@@ -2,8 +2,10 @@ package maps
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gobee-dev/gobee/interp"
 )
@@ -16,20 +18,13 @@ import (
 //   - bpf_spin_unlock of a lock the run does not hold;
 //   - no helper calls while holding a lock except bpf_spin_unlock
 //     (LockChecked wraps the other helpers);
-//   - a run that ended holding its lock: the kernel refuses
-//     "BPF_EXIT while holding a lock" statically; gobee notices it when
-//     the same interp.Run next takes a lock, releases the leaked lock so
-//     other runs do not spin forever, and fails that later run.
-//
-// The state is per interp.Run. A run's hold is marked by a one-byte
-// region the run is granted when it takes the lock: regions last exactly
-// one run, so a mark the run can no longer read belongs to an earlier
-// run of the same (pooled) Run.
+//   - a run must not end holding its lock ("BPF_EXIT while holding a
+//     lock"): an interp.Run.OnExit hook releases a lock still held when
+//     the run ends, and fails the run if it had not failed already.
 
 type heldLock struct {
 	word *uint32
 	addr uint64
-	mark []byte
 }
 
 var (
@@ -37,25 +32,49 @@ var (
 	heldCount atomic.Int64 // entries in held, to skip the checks cheaply
 )
 
-// current is the lock r holds in this run, or nil. A hold left by an
-// earlier run is released and reported through leaked.
-func current(r *interp.Run) (h, leaked *heldLock) {
+// current is the lock r holds, or nil.
+func current(r *interp.Run) *heldLock {
 	if heldCount.Load() == 0 {
-		return nil, nil
+		return nil
 	}
-	v, ok := held.Load(r)
+	if v, ok := held.Load(r); ok {
+		return v.(*heldLock)
+	}
+	return nil
+}
+
+// releaseAtExit is the end-of-run hook of a run that took a lock.
+func releaseAtExit(r *interp.Run) error {
+	v, ok := held.LoadAndDelete(r)
 	if !ok {
-		return nil, nil
+		return nil
 	}
-	h = v.(*heldLock)
-	if _, err := r.Mem(interp.Addr(h.mark), 1, false); err == nil {
-		return h, nil
+	heldCount.Add(-1)
+	h := v.(*heldLock)
+	spinRelease(h.word)
+	return fmt.Errorf("BPF_EXIT while holding the bpf_spin_lock at %#x (released)", h.addr)
+}
+
+// progLockWait bounds how long bpf_spin_lock waits: critical sections are
+// short by construction (no calls), so a lock held this long is held by
+// something other than a program run, e.g. a user-space BPF_F_LOCK copy
+// that never finished.
+const progLockWait = time.Second
+
+// spinAcquireFor is spinAcquire that gives up after d.
+func spinAcquireFor(w *uint32, d time.Duration) bool {
+	var deadline time.Time
+	for spins := 0; !atomic.CompareAndSwapUint32(w, 0, 1); spins++ {
+		if spins > 16 {
+			if deadline.IsZero() {
+				deadline = time.Now().Add(d)
+			} else if spins%1024 == 0 && time.Now().After(deadline) {
+				return false
+			}
+			runtime.Gosched()
+		}
 	}
-	if held.CompareAndDelete(r, h) {
-		heldCount.Add(-1)
-		spinRelease(h.word)
-	}
-	return nil, h
+	return true
 }
 
 // SpinLock is bpf_spin_lock(lock): it takes the lock word (0 free, 1
@@ -67,18 +86,15 @@ func SpinLock(r *interp.Run, lock, _, _, _, _ uint64) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	h, leaked := current(r)
-	if leaked != nil {
-		return 0, fmt.Errorf("bpf_spin_lock: an earlier run of this program exited holding the bpf_spin_lock at %#x (BPF_EXIT while holding a lock); released it", leaked.addr)
-	}
-	if h != nil {
+	if h := current(r); h != nil {
 		return 0, fmt.Errorf("bpf_spin_lock: the run already holds the bpf_spin_lock at %#x (one lock at a time)", h.addr)
 	}
-	spinAcquire(w)
-	mark := make([]byte, 1)
-	r.Grant(mark, false)
-	held.Store(r, &heldLock{word: w, addr: lock, mark: mark})
+	if !spinAcquireFor(w, progLockWait) {
+		return 0, fmt.Errorf("bpf_spin_lock: the lock at %#x has been held for over %v", lock, progLockWait)
+	}
+	held.Store(r, &heldLock{word: w, addr: lock})
 	heldCount.Add(1)
+	r.OnExit(releaseAtExit)
 	return 0, nil
 }
 
@@ -88,7 +104,7 @@ func SpinUnlock(r *interp.Run, lock, _, _, _, _ uint64) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	h, _ := current(r)
+	h := current(r)
 	switch {
 	case h == nil:
 		return 0, fmt.Errorf("bpf_spin_unlock: the run holds no bpf_spin_lock (unlock of %#x without lock)", lock)
@@ -111,10 +127,8 @@ func LockChecked(id int32, fn interp.HelperFunc) interp.HelperFunc {
 		return fn
 	}
 	return func(r *interp.Run, a1, a2, a3, a4, a5 uint64) (uint64, error) {
-		if heldCount.Load() != 0 {
-			if h, _ := current(r); h != nil {
-				return 0, fmt.Errorf("helper %d called while holding the bpf_spin_lock at %#x (function calls are not allowed while holding a lock)", id, h.addr)
-			}
+		if h := current(r); h != nil {
+			return 0, fmt.Errorf("helper %d called while holding the bpf_spin_lock at %#x (function calls are not allowed while holding a lock)", id, h.addr)
 		}
 		return fn(r, a1, a2, a3, a4, a5)
 	}

@@ -201,7 +201,7 @@ func (r *Registry) collectionMap(name string, cm *CollectionMapSpec, mo MapOptio
 			return nil, err
 		}
 		ms := &MapSpec{Name: ls.Name, Type: ls.Type, KeySize: ls.KeySize, ValueSize: ls.ValueSize,
-			MaxEntries: ls.MaxEntries, Flags: ls.Flags, MapExtra: ls.MapExtra, Pinning: PinByName}
+			MaxEntries: ls.MaxEntries, Flags: ls.Flags, MapExtra: ls.MapExtra, Pinning: PinByName, Fields: ls.Fields}
 		m, err := r.NewMapWithOptions(ms, mo)
 		if err != nil {
 			return nil, err

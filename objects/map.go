@@ -223,6 +223,14 @@ func compatible(s maps.Spec, m *Map) error {
 	return nil
 }
 
+// fileBackable: the map can live in a file shared between processes.
+// Values with a bpf_spin_lock or bpf_timer cannot (the file format has no
+// record of them, and neither a lock nor a timer can be shared), so such
+// maps get a process-local pin.
+func fileBackable(s maps.Spec) bool {
+	return maps.FileBacked(s.Type) && s.Fields == [maps.MaxFields]maps.Field{}
+}
+
 // createPinned creates a map pinned at p: file-backed if the type allows,
 // else in memory with a process-local pin.
 func (r *Registry) createPinned(s maps.Spec, p string) (*Map, error) {
@@ -233,7 +241,7 @@ func (r *Registry) createPinned(s maps.Spec, p string) (*Map, error) {
 		return nil, err
 	}
 	var m maps.Map
-	if maps.FileBacked(s.Type) {
+	if fileBackable(s) {
 		m, err = maps.NewFile(s, full)
 	} else {
 		m, err = maps.New(s)
@@ -539,7 +547,7 @@ func (m *Map) Pin(path string) error {
 	defer o.mu.Unlock()
 	cur := o.m
 	switch {
-	case maps.FileBacked(cur.Spec().Type):
+	case fileBackable(cur.Spec()):
 		// In memory, or a file whose pin was removed: copy into a new file.
 		nm, err := maps.MigrateToFile(cur, full)
 		if err != nil {
