@@ -22,6 +22,9 @@ type arrayCore struct {
 	// the kernel's.
 	mu   sync.RWMutex
 	data []byte
+	// words: data is 8-byte aligned, so user-space copies use word-atomic
+	// loads and stores and lookups need no lock.
+	words bool
 }
 
 func newArrayCore(o *object) (core, error) {
@@ -35,6 +38,7 @@ func newArrayCore(o *object) (core, error) {
 		return nil, errorf(unix.ENOMEM, "array of %d bytes exceeds gobee's limit of %d", total, uint64(maxPrealloc))
 	}
 	a.data = arrayStorage(o, total)
+	a.words = aligned8(a.data)
 	return a, nil
 }
 
@@ -54,16 +58,22 @@ func (a *arrayCore) lookup(key, dst []byte) error {
 	if !ok {
 		return errNoKey
 	}
-	a.mu.RLock()
 	// Plain arrays copy value_size bytes; per-CPU arrays copy each CPU's
 	// rounded-up slot, padding included (copy_map_value_long). Special
 	// fields are left out (zero in dst), as copy_map_value does.
-	if a.o.special.skip != nil {
-		a.o.special.copy(dst, a.elem(i))
-	} else {
-		copy(dst, a.elem(i))
+	if a.o.special.skip != nil || !a.words {
+		a.mu.RLock()
+		if a.o.special.skip != nil {
+			a.o.special.copy(dst, a.elem(i))
+		} else {
+			copy(dst, a.elem(i))
+		}
+		a.mu.RUnlock()
+		return nil
 	}
-	a.mu.RUnlock()
+	// No lock, as the kernel's lookups: word-atomic copies keep readers
+	// on different CPUs from contending on a shared reader count.
+	loadWords(dst, a.elem(i))
 	return nil
 }
 
@@ -100,18 +110,24 @@ func (a *arrayCore) update(key, value []byte, flags uint64, cpu int, user bool) 
 		sp.freeFields(e)
 		return nil
 	}
+	cp := copyBytes
+	if a.words {
+		cp = storeWords
+	}
 	a.mu.Lock()
 	switch {
 	case !a.percpu:
-		copy(e, value[:a.o.valueSize])
+		cp(e, value[:a.o.valueSize])
 	case user:
-		copy(e, value)
+		cp(e, value)
 	default:
-		copy(e[cpu*a.o.stride:], value[:a.o.valueSize])
+		cp(e[cpu*a.o.stride:], value[:a.o.valueSize])
 	}
 	a.mu.Unlock()
 	return nil
 }
+
+func copyBytes(dst, src []byte) { copy(dst, src) }
 
 func (a *arrayCore) delete(key []byte) error { return errArrayDelete }
 
