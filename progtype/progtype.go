@@ -173,6 +173,11 @@ type Info struct {
 	AttachTypes []AttachType
 	// TestRun reports whether the kernel can BPF_PROG_TEST_RUN the type.
 	TestRun bool
+	// GobeeTestRun reports that gobee test-runs the type although the
+	// kernel cannot (it answers ENOTSUPP): a gobee extension for types
+	// whose hook exists only inside a kernel (package testrun,
+	// kernelonly.go, with a ctx_in of the context struct).
+	GobeeTestRun bool
 	// KernelOnly reports that the type's hook exists only inside a kernel
 	// (gobee can load, verify and test-run it but not attach it to
 	// anything of its own).
@@ -260,39 +265,39 @@ func attach(a ...AttachType) []AttachType { return a }
 // helper tables.
 var infos = [numTypes]Info{
 	SocketFilter: {Name: "socket_filter", ContextName: "struct __sk_buff", Context: &SKBuffContext, Return: sockFilterReturn, TestRun: true},
-	Kprobe:       {Name: "kprobe", ContextName: "struct pt_regs", Context: &PtRegsContext, Return: traceReturn, AttachTypes: attach(AttachTraceKprobeMulti, AttachTraceUprobeMulti, AttachTraceKprobeSession, AttachTraceUprobeSession), KernelOnly: true},
+	Kprobe:       {Name: "kprobe", ContextName: "struct pt_regs", Context: &PtRegsContext, Return: traceReturn, AttachTypes: attach(AttachTraceKprobeMulti, AttachTraceUprobeMulti, AttachTraceKprobeSession, AttachTraceUprobeSession), KernelOnly: true, GobeeTestRun: true},
 	SchedCLS:     {Name: "sched_cls", ContextName: "struct __sk_buff", Context: &SKBuffContext, Return: tcReturn, AttachTypes: attach(AttachTCXIngress, AttachTCXEgress, AttachNetkitPrimary, AttachNetkitPeer), TestRun: true},
 	SchedACT:     {Name: "sched_act", ContextName: "struct __sk_buff", Context: &SKBuffContext, Return: tcReturn, TestRun: true},
-	Tracepoint:   {Name: "tracepoint", ContextName: "__u64", Return: traceReturn, KernelOnly: true},
+	Tracepoint:   {Name: "tracepoint", ContextName: "__u64", Return: traceReturn, KernelOnly: true, GobeeTestRun: true},
 	XDP:          {Name: "xdp", ContextName: "struct xdp_md", Context: &XDPMDContext, Return: xdpReturn, AttachTypes: attach(AttachXDP, AttachXDPDevmap, AttachXDPCpumap), TestRun: true},
-	PerfEvent:    {Name: "perf_event", ContextName: "struct bpf_perf_event_data", Context: &PerfEventContext, Return: traceReturn, AttachTypes: attach(AttachPerfEvent), KernelOnly: true},
+	PerfEvent:    {Name: "perf_event", ContextName: "struct bpf_perf_event_data", Context: &PerfEventContext, Return: traceReturn, AttachTypes: attach(AttachPerfEvent), KernelOnly: true, GobeeTestRun: true},
 	CGroupSKB:    {Name: "cgroup_skb", ContextName: "struct __sk_buff", Context: &SKBuffContext, Return: cgroupSKBReturn, AttachTypes: attach(AttachCGroupInetIngress, AttachCGroupInetEgress), TestRun: true, KernelOnly: true},
 	CGroupSock: {Name: "cgroup_sock", ContextName: "struct bpf_sock", Context: &BPFSockContext, Return: cgroupVerdict,
-		AttachTypes: attach(AttachCGroupInetSockCreate, AttachCGroupInetSockRelease, AttachCGroupInet4PostBind, AttachCGroupInet6PostBind), KernelOnly: true},
+		AttachTypes: attach(AttachCGroupInetSockCreate, AttachCGroupInetSockRelease, AttachCGroupInet4PostBind, AttachCGroupInet6PostBind), KernelOnly: true, GobeeTestRun: true},
 	LWTIn:   {Name: "lwt_in", ContextName: "struct __sk_buff", Context: &SKBuffContext, Return: lwtReturn, TestRun: true, KernelOnly: true},
 	LWTOut:  {Name: "lwt_out", ContextName: "struct __sk_buff", Context: &SKBuffContext, Return: lwtReturn, TestRun: true, KernelOnly: true},
 	LWTXmit: {Name: "lwt_xmit", ContextName: "struct __sk_buff", Context: &SKBuffContext, Return: lwtReturn, TestRun: true, KernelOnly: true},
-	SockOps: {Name: "sock_ops", ContextName: "struct bpf_sock_ops", Context: &SockOpsContext, Return: Return{Meaning: "1 on success; the reply goes in ctx->reply"},
-		AttachTypes: attach(AttachCGroupSockOps), KernelOnly: true},
+	SockOps: {Name: "sock_ops", ContextName: "struct bpf_sock_ops", Context: &SockOpsContext, Return: Return{Checked: true, Min: 0, Max: 1, Meaning: "1 on success; the reply goes in ctx->reply"},
+		AttachTypes: attach(AttachCGroupSockOps), KernelOnly: true, GobeeTestRun: true},
 	SKSKB: {Name: "sk_skb", ContextName: "struct __sk_buff", Context: &SKBuffContext, Return: skSKBReturn,
-		AttachTypes: attach(AttachSKSKBStreamParser, AttachSKSKBStreamVerdict, AttachSKSKBVerdict), KernelOnly: true},
-	CGroupDevice:  {Name: "cgroup_device", ContextName: "struct bpf_cgroup_dev_ctx", Context: &CGroupDevContext, Return: cgroupVerdict, AttachTypes: attach(AttachCGroupDevice), KernelOnly: true},
-	SKMsg:         {Name: "sk_msg", ContextName: "struct sk_msg_md", Context: &SKMsgContext, Return: skPassDrop, AttachTypes: attach(AttachSKMsgVerdict), KernelOnly: true},
+		AttachTypes: attach(AttachSKSKBStreamParser, AttachSKSKBStreamVerdict, AttachSKSKBVerdict), KernelOnly: true, GobeeTestRun: true},
+	CGroupDevice:  {Name: "cgroup_device", ContextName: "struct bpf_cgroup_dev_ctx", Context: &CGroupDevContext, Return: cgroupVerdict, AttachTypes: attach(AttachCGroupDevice), KernelOnly: true, GobeeTestRun: true},
+	SKMsg:         {Name: "sk_msg", ContextName: "struct sk_msg_md", Context: &SKMsgContext, Return: skVerdictUnchecked, AttachTypes: attach(AttachSKMsgVerdict), KernelOnly: true, GobeeTestRun: true},
 	RawTracepoint: {Name: "raw_tracepoint", ContextName: "struct bpf_raw_tracepoint_args", Return: anyReturn, TestRun: true, KernelOnly: true},
 	CGroupSockAddr: {Name: "cgroup_sock_addr", ContextName: "struct bpf_sock_addr", Context: &SockAddrContext, Return: cgroupVerdict,
 		AttachTypes: attach(AttachCGroupInet4Bind, AttachCGroupInet6Bind, AttachCGroupInet4Connect, AttachCGroupInet6Connect,
 			AttachCGroupUDP4Sendmsg, AttachCGroupUDP6Sendmsg, AttachCGroupUDP4Recvmsg, AttachCGroupUDP6Recvmsg,
 			AttachCGroupInet4Getpeername, AttachCGroupInet6Getpeername, AttachCGroupInet4Getsockname, AttachCGroupInet6Getsockname,
 			AttachCGroupUnixConnect, AttachCGroupUnixSendmsg, AttachCGroupUnixRecvmsg, AttachCGroupUnixGetpeername, AttachCGroupUnixGetsockname),
-		KernelOnly: true},
-	LWTSeg6Local:          {Name: "lwt_seg6local", ContextName: "struct __sk_buff", Context: &SKBuffContext, Return: lwtReturn, TestRun: false, KernelOnly: true},
-	LircMode2:             {Name: "lirc_mode2", ContextName: "__u32", Return: anyReturn, AttachTypes: attach(AttachLircMode2), KernelOnly: true},
-	SKReuseport:           {Name: "sk_reuseport", ContextName: "struct sk_reuseport_md", Context: &SKReuseportContext, Return: skPassDrop, AttachTypes: attach(AttachSKReuseportSelect, AttachSKReuseportSelectOrMigrate), KernelOnly: true},
+		KernelOnly: true, GobeeTestRun: true},
+	LWTSeg6Local:          {Name: "lwt_seg6local", ContextName: "struct __sk_buff", Context: &SKBuffContext, Return: lwtReturn, TestRun: false, KernelOnly: true, GobeeTestRun: true},
+	LircMode2:             {Name: "lirc_mode2", ContextName: "__u32", Return: anyReturn, AttachTypes: attach(AttachLircMode2), KernelOnly: true, GobeeTestRun: true},
+	SKReuseport:           {Name: "sk_reuseport", ContextName: "struct sk_reuseport_md", Context: &SKReuseportContext, Return: skVerdictUnchecked, AttachTypes: attach(AttachSKReuseportSelect, AttachSKReuseportSelectOrMigrate), KernelOnly: true, GobeeTestRun: true},
 	FlowDissector:         {Name: "flow_dissector", ContextName: "struct __sk_buff", Context: &SKBuffContext, Return: flowReturn, AttachTypes: attach(AttachFlowDissector), TestRun: true},
-	CGroupSysctl:          {Name: "cgroup_sysctl", ContextName: "struct bpf_sysctl", Context: &SysctlContext, Return: sysctlReturn, AttachTypes: attach(AttachCGroupSysctl), KernelOnly: true},
+	CGroupSysctl:          {Name: "cgroup_sysctl", ContextName: "struct bpf_sysctl", Context: &SysctlContext, Return: sysctlReturn, AttachTypes: attach(AttachCGroupSysctl), KernelOnly: true, GobeeTestRun: true},
 	RawTracepointWritable: {Name: "raw_tracepoint_writable", ContextName: "struct bpf_raw_tracepoint_args", Return: anyReturn, KernelOnly: true},
 	CGroupSockopt: {Name: "cgroup_sockopt", ContextName: "struct bpf_sockopt", Context: &SockoptContext, Return: cgroupVerdict,
-		AttachTypes: attach(AttachCGroupGetsockopt, AttachCGroupSetsockopt), KernelOnly: true},
+		AttachTypes: attach(AttachCGroupGetsockopt, AttachCGroupSetsockopt), KernelOnly: true, GobeeTestRun: true},
 	Tracing: {Name: "tracing", ContextName: "void *", Return: anyReturn,
 		AttachTypes: attach(AttachTraceRawTP, AttachTraceFentry, AttachTraceFexit, AttachModifyReturn, AttachTraceIter), TestRun: true, KernelOnly: true},
 	StructOps: {Name: "struct_ops", ContextName: "void *", Return: anyReturn, AttachTypes: attach(AttachStructOps), KernelOnly: true},

@@ -123,6 +123,11 @@ func Run(prog *interp.Program, typ progtype.Type, opts Options) (Result, error) 
 	case progtype.Tracing:
 		return runTracing(prog, opts)
 	}
+	if GobeeTestRunnable(typ) {
+		// A gobee extension: the kernel answers ENOTSUPP for these
+		// types (see kernelonly.go).
+		return runKernelOnly(prog, typ, opts)
+	}
 	if info := progtype.Lookup(typ); info == nil || !info.TestRun {
 		// bpf_prog_test_run: the type has no test_run operation.
 		return Result{}, fail(ENOTSUPP, "program type %v cannot be test-run", typ)

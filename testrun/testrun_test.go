@@ -38,7 +38,7 @@ func TestValidation(t *testing.T) {
 		{"skb big ctx", progtype.SchedCLS, Options{DataIn: pkt, CtxIn: append(make([]byte, 192), 1)}, syscall.E2BIG},
 		{"skb bad ctx", progtype.SocketFilter, Options{DataIn: pkt, CtxIn: append([]byte{1}, make([]byte, 191)...)}, syscall.EINVAL},
 		{"devmap", progtype.XDP, Options{DataIn: pkt, Attach: progtype.AttachXDPDevmap}, syscall.EINVAL},
-		{"kprobe", progtype.Kprobe, Options{}, ENOTSUPP},
+		{"struct_ops", progtype.StructOps, Options{}, ENOTSUPP}, // kprobe and the other kernel-only hooks: kernelonly_test.go
 	} {
 		_, err := Run(p, c.typ, c.opts)
 		if !errors.Is(err, c.want) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/gobee-dev/gobee/helpers"
 	"github.com/gobee-dev/gobee/maps"
@@ -109,7 +110,7 @@ func runFeature(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		return cliFail(stdout, stderr, "usage: gobee feature [probe]")
 	}
-	progs, kernelOnly, testRun := &orderedJSON{}, []string{}, []string{}
+	progs, kernelOnly, testRun, gobeeTestRun := &orderedJSON{}, []string{}, []string{}, []string{}
 	helperSets := &orderedJSON{}
 	var text bytes.Buffer
 	fmt.Fprintln(&text, "Scanning eBPF program types...")
@@ -123,8 +124,12 @@ func runFeature(args []string, stdout, stderr io.Writer) int {
 		if info.TestRun {
 			testRun = append(testRun, info.Name)
 		}
+		if info.GobeeTestRun {
+			gobeeTestRun = append(gobeeTestRun, info.Name)
+		}
 		fmt.Fprintf(&text, "eBPF program_type %s is available%s\n", info.Name, mark)
 	}
+	fmt.Fprintf(&text, "test-run: gobee only (the kernel answers ENOTSUPP): %s\n", strings.Join(gobeeTestRun, ", "))
 	fmt.Fprintln(&text)
 	fmt.Fprintln(&text, "Scanning eBPF map types...")
 	mapTypes := &orderedJSON{}
@@ -179,6 +184,7 @@ func runFeature(args []string, stdout, stderr io.Writer) int {
 		doc.set("kfuncs", kfuncSets)
 		doc.set("kernel_only_prog_types", kernelOnly)
 		doc.set("test_run_prog_types", testRun)
+		doc.set("gobee_only_test_run_prog_types", gobeeTestRun)
 		writeJSON(stdout, doc)
 		return 0
 	}
