@@ -2,9 +2,9 @@ package maps
 
 // File-backed storage for pinned maps (see docs/pinning.md).
 //
-// A pinned map of a type with fixed storage (ARRAY, PERCPU_ARRAY) or a
-// preallocated element pool (HASH, PERCPU_HASH, LRU_HASH, LRU_PERCPU_HASH)
-// lives in a file: a 4 KiB header (magic, version, the spec, the layout, a
+// A pinned map of a type with fixed storage (ARRAY, PERCPU_ARRAY, QUEUE,
+// STACK, BLOOM_FILTER) or a preallocated element pool (HASH, PERCPU_HASH,
+// LRU_HASH, LRU_PERCPU_HASH, LPM_TRIE's nodes) lives in a file: a 4 KiB header (magic, version, the spec, the layout, a
 // CRC of all that, and the shared mutable words: the lock, frozen, the
 // element count and the free list) followed by the map's storage. Every
 // process that uses the map mmaps the file MAP_SHARED; operations are
@@ -75,6 +75,14 @@ const (
 	hFree   = 140 // head of the free element list (index+1, 0: empty)
 	hFresh  = 144 // elements never used yet: indexes >= hFresh
 	hSteals = 148 // times a dead holder's lock was taken over
+	// QUEUE / STACK: the ring's head (next push) and tail (oldest
+	// element) slot indexes; hCount is the number of elements.
+	hQHead = 152
+	hQTail = 156
+	// LPM_TRIE: the root node (index+1, 0: empty); hCount is the number
+	// of elements, hFree the free node list, hFresh the first node never
+	// used.
+	hLPMRoot = 160
 )
 
 // Errors of file-backed maps.
@@ -99,7 +107,8 @@ type FileHeader struct {
 // be opened by other processes.
 func FileBacked(t Type) bool {
 	switch t {
-	case Array, PerCPUArray, Hash, PerCPUHash, LRUHash, LRUPerCPUHash:
+	case Array, PerCPUArray, Hash, PerCPUHash, LRUHash, LRUPerCPUHash,
+		Queue, Stack, BloomFilter, LPMTrie:
 		return true
 	}
 	return false
@@ -115,6 +124,14 @@ func layout(s *Spec) (nbuckets, elemSize, nlists uint32, dataSize uint64) {
 	switch s.Type {
 	case Array, PerCPUArray:
 		return 0, uint32(valueBytes), 0, uint64(s.MaxEntries) * valueBytes
+	case Queue, Stack:
+		return 0, uint32(valueBytes), 0, uint64(s.MaxEntries) * valueBytes
+	case BloomFilter:
+		_, nbits := bloomGeometry(s)
+		return 0, 0, 0, nbits / 8
+	case LPMTrie:
+		es := lpmFileNodeSize(s)
+		return 0, uint32(es), 0, lpmFilePool(s) * es
 	}
 	nbuckets = 1
 	if s.MaxEntries > 1 {
@@ -371,6 +388,12 @@ func newFileCore(o *object, s *fileStore, seed uint32) core {
 	switch o.spec.Type {
 	case Array, PerCPUArray:
 		return newFileArray(o, s)
+	case Queue, Stack:
+		return newFileQueue(o, s)
+	case BloomFilter:
+		return newFileBloom(o, s, seed)
+	case LPMTrie:
+		return newFileLPM(o, s)
 	}
 	return newFileHash(o, s, seed)
 }
@@ -379,7 +402,11 @@ func newFileCore(o *object, s *fileStore, seed uint32) core {
 // the file is built under a temporary name in path's directory and
 // hard-linked into place, so another process never sees a half-made file,
 // and an existing path fails with EEXIST (nothing is overwritten).
-func NewFile(spec Spec, path string) (Map, error) {
+func NewFile(spec Spec, path string) (Map, error) { return newFile(spec, path, nil) }
+
+// newFile is NewFile; a non-nil seed replaces the random hash seed (a
+// migrated bloom filter keeps its seed, so its bits keep their meaning).
+func newFile(spec Spec, path string, seed *uint32) (Map, error) {
 	if !FileBacked(spec.Type) {
 		return nil, errorf(unix.EINVAL, "map type %v cannot be file-backed", spec.Type)
 	}
@@ -398,6 +425,9 @@ func NewFile(spec Spec, path string) (Map, error) {
 			var b [4]byte
 			rand.Read(b[:])
 			h.Seed = binary.NativeEndian.Uint32(b[:])
+		}
+		if seed != nil {
+			h.Seed = *seed
 		}
 		var rb [8]byte
 		rand.Read(rb[:])
@@ -477,7 +507,7 @@ func OpenFile(path string) (Map, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if h.Kind == FileKindLocal {
-		return nil, errorf(ENOTSUPP, "%s: map %q (type %v) was pinned by process %d and lives only in its memory; only file-backed types (array, percpu_array, hash, percpu_hash, lru_hash, lru_percpu_hash) can be opened from another process",
+		return nil, errorf(ENOTSUPP, "%s: map %q (type %v) was pinned by process %d and lives only in its memory; only file-backed types (array, percpu_array, hash, percpu_hash, lru_hash, lru_percpu_hash, queue, stack, bloom_filter, lpm_trie) can be opened from another process",
 			path, h.Spec.Name, h.Spec.Type, h.OwnerPID)
 	}
 	st, err := mapFile(f, int(fi.Size()))
@@ -567,7 +597,11 @@ func MigrateToFile(src Map, path string) (Map, error) {
 	if !ok || !FileBacked(so.spec.Type) {
 		return nil, errorf(unix.EINVAL, "map of type %v cannot be moved to a file", src.Spec().Type)
 	}
-	dst, err := NewFile(so.spec, path)
+	var seed *uint32
+	if bc, ok := so.core.(*bloomCore); ok {
+		seed = &bc.seed
+	}
+	dst, err := newFile(so.spec, path, seed)
 	if err != nil {
 		return nil, err
 	}
@@ -576,6 +610,19 @@ func MigrateToFile(src Map, path string) (Map, error) {
 		CloseFile(dst)
 		os.Remove(path)
 		return nil, err
+	}
+	// The maps without keys cannot be walked with get_next_key: their
+	// storage is copied as it is.
+	if err := migrateKeyless(so.core, do.core); err != nil {
+		return fail(err)
+	}
+	if so.keySize == 0 {
+		if src.Frozen() {
+			if err := FreezeFile(dst); err != nil {
+				return fail(err)
+			}
+		}
+		return dst, nil
 	}
 	v := make([]byte, so.userValueSize)
 	var key []byte

@@ -136,8 +136,8 @@ func TestFileReopenAndErrors(t *testing.T) {
 	}
 	CloseFile(m2)
 	CloseFile(m3)
-	if _, err := NewFile(Spec{Type: Queue, ValueSize: 4, MaxEntries: 4}, filepath.Join(dir, "q")); !errors.Is(err, unix.EINVAL) {
-		t.Fatalf("queue file: %v", err)
+	if _, err := NewFile(Spec{Type: RingBuf, MaxEntries: 4096}, filepath.Join(dir, "r")); !errors.Is(err, unix.EINVAL) {
+		t.Fatalf("ringbuf file: %v", err)
 	}
 	if _, err := NewFile(spec, filepath.Join(dir, "missing", "m")); !errors.Is(err, unix.ENOENT) {
 		t.Fatalf("missing dir: %v", err)
@@ -227,6 +227,10 @@ func FuzzParseFileHeader(f *testing.F) {
 		{Name: "a", Type: Hash, KeySize: 4, ValueSize: 8, MaxEntries: 10, NumCPU: 1},
 		{Type: PerCPUArray, KeySize: 4, ValueSize: 3, MaxEntries: 2, NumCPU: 4},
 		{Type: LRUPerCPUHash, KeySize: 8, ValueSize: 8, MaxEntries: 8, Flags: FlagNoCommonLRU, NumCPU: 2},
+		{Type: Queue, ValueSize: 5, MaxEntries: 7, NumCPU: 1},
+		{Type: Stack, ValueSize: 8, MaxEntries: 3, NumCPU: 1},
+		{Type: BloomFilter, ValueSize: 4, MaxEntries: 100, MapExtra: 3, Flags: FlagZeroSeed, NumCPU: 1},
+		{Type: LPMTrie, KeySize: 8, ValueSize: 4, MaxEntries: 16, Flags: FlagNoPrealloc, NumCPU: 1},
 	} {
 		h := &FileHeader{Kind: FileKindStorage, Spec: s}
 		h.NBuckets, h.ElemSize, h.NLists, h.DataSize = layout(&s)

@@ -275,8 +275,8 @@ func TestPinByNameAndLocalPins(t *testing.T) {
 	if _, err := r.NewMapWithOptions(&bad, MapOptions{}); !errors.Is(err, ErrMapIncompatible) {
 		t.Fatalf("incompatible: %v", err)
 	}
-	// A queue can be pinned, but only this process can open it.
-	q, err := r.NewMap(&MapSpec{Type: Queue, ValueSize: 4, MaxEntries: 4})
+	// A ring buffer can be pinned, but only this process can open it.
+	q, err := r.NewMap(&MapSpec{Type: RingBuf, MaxEntries: 4096})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +288,7 @@ func TestPinByNameAndLocalPins(t *testing.T) {
 		t.Fatalf("same-process load: %v", err)
 	}
 	if _, err := NewRegistry(WithPinRoot(root)).LoadPinnedMap("q"); err == nil || unix.Errno(524) != errnoOf(err) {
-		t.Fatalf("cross-process load of a queue: %v", err)
+		t.Fatalf("cross-process load of a ring buffer: %v", err)
 	}
 	q.Close()
 	q2.Close()
