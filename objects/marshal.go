@@ -73,6 +73,12 @@ func unmarshal(out any, b []byte) error {
 }
 
 func marshalKey(s maps.Map, key any) ([]byte, error) {
+	if key == nil && s.Spec().KeySize == 0 {
+		// Maps without keys (QUEUE, STACK, BLOOM_FILTER) take a nil key,
+		// as with cilium/ebpf: Update pushes, Lookup peeks,
+		// LookupAndDelete pops.
+		return nil, nil
+	}
 	return marshal("key", key, int(s.Spec().KeySize))
 }
 
