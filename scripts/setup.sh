@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in clang-19 llvm-19 bpftool libbpf-dev linux-libc-dev; do
+for pkg in clang-19 llvm-19 bpftool libbpf-dev linux-libc-dev iproute2 make; do
 	dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
