@@ -11,9 +11,9 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 
+	"github.com/gobee-dev/gobee/internal/testutil"
 	"github.com/gobee-dev/gobee/interp"
 	"github.com/gobee-dev/gobee/isa"
-	"github.com/gobee-dev/gobee/kernel"
 )
 
 const objPath = "../testdata/helpers/helpers.o"
@@ -65,14 +65,7 @@ func loadGobee(t *testing.T, spec *ebpf.CollectionSpec, name string, env *Env) *
 	if body < 0 {
 		t.Fatalf("%s: no %s_body in the program", name, name)
 	}
-	var buf bytes.Buffer
-	if err := insns.Marshal(&buf, binary.LittleEndian); err != nil {
-		t.Fatalf("%s: marshal: %v", name, err)
-	}
-	dec, err := isa.Decode(buf.Bytes(), binary.LittleEndian)
-	if err != nil {
-		t.Fatalf("%s: decode: %v", name, err)
-	}
+	dec := testutil.Decode(t, insns)
 	for i, sec := range refs {
 		if dec[i].Src != isa.PseudoMapValue {
 			t.Fatalf("%s: insn %d: lddw of %s has src %d", name, i, sec, dec[i].Src)
@@ -229,9 +222,7 @@ func genProbe(rng *rand.Rand, p []byte) {
 func genTask(rng *rand.Rand, p []byte) { p[8] = byte(rng.IntN(256)) }
 
 func TestKernelDifferential(t *testing.T) {
-	if err := kernel.Supported(); err != nil {
-		t.Skipf("kernel engine unavailable: %v", err)
-	}
+	testutil.RequireKernel(t)
 	spec, err := ebpf.LoadCollectionSpec(objPath)
 	if err != nil {
 		t.Fatal(err)

@@ -16,8 +16,8 @@ import (
 
 	"github.com/cilium/ebpf"
 
+	"github.com/gobee-dev/gobee/internal/testutil"
 	"github.com/gobee-dev/gobee/internal/tracefs"
-	"github.com/gobee-dev/gobee/kernel"
 	"github.com/gobee-dev/gobee/objects"
 )
 
@@ -37,9 +37,7 @@ var flagsRE = regexp.MustCompile(`^[.dDbX][.nNpL][.hHsSzZ][.0-9a-f][.0-9a-f]$`)
 // if they come from this test's thread (test runs execute in the
 // caller's task, so the line's pid is the calling thread's id).
 func TestKernelTraceDifferential(t *testing.T) {
-	if err := kernel.Supported(); err != nil {
-		t.Skipf("kernel engine unavailable: %v", err)
-	}
+	testutil.RequireKernel(t)
 	dir, err := tracefs.Mount()
 	if err != nil {
 		t.Skipf("kernel trace output unavailable (run as root, or mount -t tracefs nodev /sys/kernel/tracing): %v", err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -26,7 +27,7 @@ const logLevelVerbose = 1
 const logSize = 1 << 20
 
 // progLoadAttr is the BPF_PROG_LOAD part of union bpf_attr, up to
-// expected_attach_type. The kernel zero-fills the fields after it.
+// attach_btf_id. The kernel zero-fills the fields after it.
 type progLoadAttr struct {
 	progType           uint32
 	insnCnt            uint32
@@ -40,6 +41,14 @@ type progLoadAttr struct {
 	progName           [16]byte
 	progIfindex        uint32
 	expectedAttachType uint32
+	progBTFFd          uint32
+	funcInfoRecSize    uint32
+	funcInfo           uint64
+	funcInfoCnt        uint32
+	lineInfoRecSize    uint32
+	lineInfo           uint64
+	lineInfoCnt        uint32
+	attachBTFID        uint32
 }
 
 // testRunAttr is the BPF_PROG_TEST_RUN part of union bpf_attr.
@@ -85,34 +94,55 @@ func bpf(cmd uintptr, attr unsafe.Pointer, size uintptr) (int, error) {
 	}
 }
 
-// progLoad runs BPF_PROG_LOAD on encoded bytecode. It loads once without a
-// log (the fast path); when that fails it loads again with a verbose log
-// and returns a *VerifierError carrying it.
-func progLoad(progType uint32, code []byte, license string) (int, error) {
+// progLoadWith runs BPF_PROG_LOAD on encoded bytecode. Without a log
+// level it loads once without a log (the fast path) and, when that fails,
+// again with a verbose log; with one it loads once with that log. A
+// refusal is a *VerifierError carrying the log.
+func progLoadWith(code []byte, o LoadOptions) (int, error) {
 	if len(code) == 0 {
 		return -1, errors.New("kernel: load program: no instructions")
 	}
-	lic := append([]byte(license), 0)
+	lic := append([]byte(o.License), 0)
 	attr := progLoadAttr{
-		progType: progType,
-		insnCnt:  uint32(len(code) / 8),
-		insns:    unsafe.Pointer(&code[0]),
-		license:  unsafe.Pointer(&lic[0]),
+		progType:           uint32(o.Type),
+		insnCnt:            uint32(len(code) / 8),
+		insns:              unsafe.Pointer(&code[0]),
+		license:            unsafe.Pointer(&lic[0]),
+		progFlags:          o.Flags,
+		expectedAttachType: uint32(o.ExpectedAttachType),
+		attachBTFID:        o.AttachBTFID,
 	}
 	copy(attr.progName[:], "gobee")
-	fd, err := bpf(cmdProgLoad, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
-	if err == nil {
-		return fd, nil
+	var errno unix.Errno
+	if o.LogLevel == 0 {
+		fd, err := bpf(cmdProgLoad, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+		runtime.KeepAlive(code)
+		runtime.KeepAlive(lic)
+		if err == nil {
+			return fd, nil
+		}
+		errno, _ = err.(unix.Errno)
 	}
-	errno, _ := err.(unix.Errno)
-	buf := make([]byte, logSize)
-	attr.logLevel, attr.logSize, attr.logBuf = logLevelVerbose, uint32(len(buf)), unsafe.Pointer(&buf[0])
-	fd, err2 := bpf(cmdProgLoad, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	size, level := logSize, uint32(logLevelVerbose)
+	if o.LogLevel != 0 {
+		level = o.LogLevel
+		if o.LogSize > 0 {
+			size = o.LogSize
+		}
+	}
+	buf := make([]byte, size)
+	attr.logLevel, attr.logSize, attr.logBuf = level, uint32(len(buf)), unsafe.Pointer(&buf[0])
+	fd, err := bpf(cmdProgLoad, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	runtime.KeepAlive(code)
+	runtime.KeepAlive(lic)
 	runtime.KeepAlive(buf)
-	if err2 == nil {
+	if err == nil {
 		// Loads are deterministic; a second attempt that succeeds means
 		// the first failed for a transient reason.
 		return fd, nil
+	}
+	if o.LogLevel != 0 {
+		errno, _ = err.(unix.Errno)
 	}
 	return -1, &VerifierError{Errno: errno, Log: splitLog(buf)}
 }
@@ -120,37 +150,75 @@ func progLoad(progType uint32, code []byte, license string) (int, error) {
 // testRun runs BPF_PROG_TEST_RUN once with repeat runs. The output buffer
 // grows when the kernel reports that the packet grew beyond it.
 func testRun(fd int, data, ctx []byte, repeat uint32) (retval uint32, out []byte, durationNs uint32, err error) {
-	out = make([]byte, len(data)+256)
+	size := len(data) + 256
 	for {
-		attr := testRunAttr{
-			progFd:      uint32(fd),
-			dataSizeIn:  uint32(len(data)),
-			dataSizeOut: uint32(len(out)),
-			repeat:      repeat,
-			ctxSizeIn:   uint32(len(ctx)),
-		}
-		if len(data) > 0 {
-			attr.dataIn = unsafe.Pointer(&data[0])
-		}
-		if len(out) > 0 {
-			attr.dataOut = unsafe.Pointer(&out[0])
-		}
-		if len(ctx) > 0 {
-			attr.ctxIn = unsafe.Pointer(&ctx[0])
-		}
-		_, err := bpf(cmdProgTestRun, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
-		runtime.KeepAlive(data)
-		runtime.KeepAlive(ctx)
-		runtime.KeepAlive(out)
-		if errors.Is(err, unix.ENOSPC) && int(attr.dataSizeOut) > len(out) {
-			out = make([]byte, attr.dataSizeOut)
+		res, err := testRunWith(fd, TestRunOptions{DataIn: data, DataOut: size, CtxIn: ctx, Repeat: repeat})
+		if errors.Is(err, unix.ENOSPC) && int(res.DataSizeOut) > size {
+			size = int(res.DataSizeOut)
 			continue
 		}
 		if err != nil {
 			return 0, nil, 0, fmt.Errorf("kernel: test run: %w", err)
 		}
-		return attr.retval, out[:min(int(attr.dataSizeOut), len(out))], attr.duration, nil
+		return res.Retval, res.DataOut, uint32(res.Duration), nil
 	}
+}
+
+// testRunWith runs BPF_PROG_TEST_RUN once. On error the result still
+// carries data_size_out, so that a caller can grow its buffer on ENOSPC.
+func testRunWith(fd int, o TestRunOptions) (TestRunResult, error) {
+	outSize := o.DataOut
+	if o.DataOut > 0 && int(o.DataSizeOut) > outSize {
+		outSize = int(o.DataSizeOut) // room for all the kernel may write
+	}
+	out := make([]byte, outSize)
+	ctxOut := make([]byte, o.CtxOut)
+	var ctxIn []byte
+	if o.CtxIn != nil {
+		ctxIn = append([]byte{}, o.CtxIn...)
+	}
+	attr := testRunAttr{
+		progFd:     uint32(fd),
+		dataSizeIn: uint32(len(o.DataIn)),
+		repeat:     o.Repeat,
+		ctxSizeIn:  uint32(len(ctxIn)),
+		flags:      o.Flags,
+		cpu:        o.CPU,
+		batchSize:  o.BatchSize,
+	}
+	if len(o.DataIn) > 0 {
+		attr.dataIn = unsafe.Pointer(&o.DataIn[0])
+	}
+	if o.DataOut > 0 {
+		attr.dataOut, attr.dataSizeOut = unsafe.Pointer(&out[0]), uint32(o.DataOut)
+		if o.DataSizeOut != 0 {
+			attr.dataSizeOut = o.DataSizeOut
+		}
+	}
+	if len(ctxIn) > 0 {
+		attr.ctxIn = unsafe.Pointer(&ctxIn[0])
+	}
+	if o.CtxOut > 0 {
+		attr.ctxOut, attr.ctxSizeOut = unsafe.Pointer(&ctxOut[0]), uint32(o.CtxOut)
+	}
+	_, err := bpf(cmdProgTestRun, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	runtime.KeepAlive(o.DataIn)
+	runtime.KeepAlive(ctxIn)
+	runtime.KeepAlive(out)
+	runtime.KeepAlive(ctxOut)
+	res := TestRunResult{DataSizeOut: attr.dataSizeOut}
+	if err != nil {
+		return res, err
+	}
+	res.Retval, res.CtxSizeOut, res.CtxIn = attr.retval, attr.ctxSizeOut, ctxIn
+	res.Duration = time.Duration(attr.duration)
+	if o.DataOut > 0 {
+		res.DataOut = out[:min(int(attr.dataSizeOut), o.DataOut)]
+	}
+	if o.CtxOut > 0 {
+		res.CtxOut = ctxOut[:min(int(attr.ctxSizeOut), o.CtxOut)]
+	}
+	return res, nil
 }
 
 // closeFD closes a program's file descriptor.

@@ -2,12 +2,16 @@
 
 package kernel
 
-func progLoad(progType uint32, code []byte, license string) (int, error) {
+func progLoadWith(code []byte, o LoadOptions) (int, error) {
 	return -1, ErrNotSupported
 }
 
 func testRun(fd int, data, ctx []byte, repeat uint32) (uint32, []byte, uint32, error) {
 	return 0, nil, 0, ErrNotSupported
+}
+
+func testRunWith(fd int, o TestRunOptions) (TestRunResult, error) {
+	return TestRunResult{}, ErrNotSupported
 }
 
 func closeFD(fd int) error { return ErrNotSupported }

@@ -1,7 +1,6 @@
 package kernel
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -23,12 +22,7 @@ type Program struct {
 // ("GPL" unlocks GPL-only helpers). A program the verifier rejects is
 // reported as a *VerifierError with the log.
 func LoadProgram(typ ebpf.ProgramType, insns isa.Instructions, license string) (*Program, error) {
-	code := insns.Encode(nil, binary.NativeEndian)
-	fd, err := progLoad(uint32(typ), code, license)
-	if err != nil {
-		return nil, err
-	}
-	return &Program{fd: fd, typ: typ}, nil
+	return LoadProgramWith(insns, LoadOptions{Type: typ, License: license})
 }
 
 // Type returns the program type.

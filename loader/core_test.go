@@ -16,6 +16,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 
+	"github.com/gobee-dev/gobee/internal/testutil"
 	"github.com/gobee-dev/gobee/loader"
 	"github.com/gobee-dev/gobee/objects"
 )
@@ -40,13 +41,6 @@ func corePackets() [][]byte {
 		}
 	}
 	return out
-}
-
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for bpf()")
-	}
 }
 
 // wantCore are the values core_xdp writes, from the uapi layouts.
@@ -87,7 +81,7 @@ func TestCOREWithoutKernel(t *testing.T) {
 // return values and data_out. core_vmlinux.o resolves against a copy of
 // the running kernel's BTF named with Options.KernelBTFPath.
 func TestCOREAgainstKernel(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	vmlinux := copyVmlinux(t)
 	runs := 0
 	for _, c := range []struct {

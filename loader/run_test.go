@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"os"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/gobee-dev/gobee/interp"
 	"github.com/gobee-dev/gobee/maps"
+
+	"github.com/gobee-dev/gobee/internal/testutil"
 )
 
 // testPackets are frames of varied lengths and ethertypes.
@@ -48,9 +49,7 @@ func lowMem(t *testing.T, n int) []byte {
 // gobee's interpreter and under the kernel's BPF_PROG_TEST_RUN on the same
 // packets, and compares return values and the maps afterwards.
 func TestRunAgainstKernel(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for bpf()")
-	}
+	testutil.RequireRoot(t)
 	ccs, err := ebpf.LoadCollectionSpec(progsObj)
 	if err != nil {
 		t.Fatal(err)

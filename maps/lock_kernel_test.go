@@ -18,8 +18,8 @@ import (
 	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
 
+	"github.com/gobee-dev/gobee/internal/testutil"
 	"github.com/gobee-dev/gobee/interp"
-	"github.com/gobee-dev/gobee/isa"
 	"github.com/gobee-dev/gobee/loader"
 	"github.com/gobee-dev/gobee/maps"
 )
@@ -95,14 +95,7 @@ func newLockEnv(t *testing.T) *lockEnv {
 	}
 	for name, ps := range spec.Programs {
 		insns := append(asm.Instructions(nil), ps.Instructions...)
-		var buf bytes.Buffer
-		if err := insns.Marshal(&buf, binary.LittleEndian); err != nil {
-			t.Fatal(err)
-		}
-		dec, err := isa.Decode(buf.Bytes(), binary.LittleEndian)
-		if err != nil {
-			t.Fatal(err)
-		}
+		dec := testutil.Decode(t, insns)
 		for i, ins := range insns {
 			if !ins.IsLoadFromMap() {
 				continue

@@ -18,6 +18,7 @@ import (
 	"github.com/cilium/ebpf/perf"
 	"golang.org/x/sys/unix"
 
+	"github.com/gobee-dev/gobee/internal/testutil"
 	"github.com/gobee-dev/gobee/interp"
 	"github.com/gobee-dev/gobee/isa"
 )
@@ -52,14 +53,7 @@ func loadBody(t *testing.T, spec *ebpf.CollectionSpec, name, body, mapName strin
 	if at < 0 || len(refs) == 0 {
 		t.Fatalf("%s %d, %d map references", body, at, len(refs))
 	}
-	var buf bytes.Buffer
-	if err := insns.Marshal(&buf, binary.LittleEndian); err != nil {
-		t.Fatal(err)
-	}
-	dec, err := isa.Decode(buf.Bytes(), binary.LittleEndian)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dec := testutil.Decode(t, insns)
 	h := Handle(m)
 	t.Cleanup(func() { Release(m) })
 	for _, i := range refs {

@@ -18,6 +18,7 @@ import (
 	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
 
+	"github.com/gobee-dev/gobee/internal/testutil"
 	"github.com/gobee-dev/gobee/interp"
 	"github.com/gobee-dev/gobee/isa"
 )
@@ -57,14 +58,7 @@ func loadRingbufGobee(t *testing.T, spec *ebpf.CollectionSpec, rb Map) *interp.P
 	if body < 0 || len(refs) == 0 {
 		t.Fatalf("ringbuf_body %d, %d map references", body, len(refs))
 	}
-	var buf bytes.Buffer
-	if err := insns.Marshal(&buf, binary.LittleEndian); err != nil {
-		t.Fatal(err)
-	}
-	dec, err := isa.Decode(buf.Bytes(), binary.LittleEndian)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dec := testutil.Decode(t, insns)
 	h := Handle(rb)
 	t.Cleanup(func() { Release(rb) })
 	for _, i := range refs {

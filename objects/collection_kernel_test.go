@@ -17,6 +17,7 @@ import (
 
 	"github.com/cilium/ebpf"
 
+	"github.com/gobee-dev/gobee/internal/testutil"
 	"github.com/gobee-dev/gobee/isa"
 	"github.com/gobee-dev/gobee/kernel"
 	"github.com/gobee-dev/gobee/progtype"
@@ -24,12 +25,8 @@ import (
 
 func requireKernel(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for bpf()")
-	}
-	if err := kernel.Supported(); err != nil {
-		t.Skipf("kernel engine unavailable: %v", err)
-	}
+	testutil.RequireRoot(t)
+	testutil.RequireKernel(t)
 }
 
 // diffPackets are frames of many lengths and ethertypes, including ones

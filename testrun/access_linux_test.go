@@ -8,6 +8,7 @@ import (
 
 	"github.com/cilium/ebpf"
 
+	"github.com/gobee-dev/gobee/internal/testutil"
 	"github.com/gobee-dev/gobee/isa"
 	"github.com/gobee-dev/gobee/kernel"
 	"github.com/gobee-dev/gobee/progtype"
@@ -16,7 +17,7 @@ import (
 // TestContextAccessMatrix compares, for every offset, width and direction
 // of a context access, the kernel verifier's verdict with progtype's rules.
 func TestContextAccessMatrix(t *testing.T) {
-	requireKernel(t)
+	testutil.RequireKernel(t)
 	widths := map[uint32]string{1: "u8", 2: "u16", 4: "u32", 8: "u64"}
 	compared := 0
 	check := func(typ progtype.Type, size int, rule func(off, size uint32, write bool) error) {

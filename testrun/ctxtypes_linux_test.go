@@ -7,62 +7,28 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"runtime"
 	"sort"
 	"syscall"
 	"testing"
-	"unsafe"
 
+	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
-	"golang.org/x/sys/unix"
 
+	"github.com/gobee-dev/gobee/internal/testutil"
 	"github.com/gobee-dev/gobee/interp"
 	"github.com/gobee-dev/gobee/isa"
 	"github.com/gobee-dev/gobee/kernel"
 	"github.com/gobee-dev/gobee/progtype"
 )
 
-// progLoadAttr is the BPF_PROG_LOAD part of union bpf_attr up to
-// attach_btf_id: the kernel package does not take an expected attach
-// type or flags, which sk_lookup, netfilter, syscall and tracing need.
-type progLoadAttr struct {
-	progType, insnCnt   uint32
-	insns, license      unsafe.Pointer
-	logLevel, logSize   uint32
-	logBuf              unsafe.Pointer
-	kernVersion, flags  uint32
-	name                [16]byte
-	ifindex, attachType uint32
-	btfFd, finfoRecSize uint32
-	finfo               uint64
-	finfoCnt, linfoRec  uint32
-	linfo               uint64
-	linfoCnt, attachBTF uint32
-}
-
 const flagSleepable = 1 << 4
 
 // loadWith loads insns with an expected attach type, prog_flags and
-// attach BTF id; the error carries the verifier's log.
-func loadWith(typ progtype.Type, attach progtype.AttachType, flags, btfID uint32, insns isa.Instructions) (int, error) {
-	code := insns.Encode(nil, binary.NativeEndian)
-	lic := []byte("GPL\x00")
-	logBuf := make([]byte, 1<<16)
-	attr := progLoadAttr{progType: uint32(typ), insnCnt: uint32(len(code) / 8), insns: unsafe.Pointer(&code[0]),
-		license: unsafe.Pointer(&lic[0]), logLevel: 1, logSize: uint32(len(logBuf)), logBuf: unsafe.Pointer(&logBuf[0]),
-		flags: flags, attachType: uint32(attach), attachBTF: btfID}
-	fd, err := kernel.Syscall(unix.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
-	runtime.KeepAlive(code)
-	runtime.KeepAlive(lic)
-	runtime.KeepAlive(logBuf)
-	if err != nil {
-		log := string(bytes.TrimRight(logBuf, "\x00"))
-		if len(log) > 600 {
-			log = log[len(log)-600:]
-		}
-		return -1, fmt.Errorf("load: %w: %s", err, log)
-	}
-	return fd, nil
+// attach BTF id, with a 64 KiB verbose log; the error carries the
+// verifier's log.
+func loadWith(typ progtype.Type, attach progtype.AttachType, flags, btfID uint32, insns isa.Instructions) (*kernel.Program, error) {
+	return kernel.LoadProgramWith(insns, kernel.LoadOptions{Type: ebpf.ProgramType(typ), ExpectedAttachType: ebpf.AttachType(attach),
+		Flags: flags, AttachBTFID: btfID, License: "GPL", LogLevel: 1, LogSize: 1 << 16})
 }
 
 // runMode says which bpf_attr pointers the oracle passes.
@@ -77,46 +43,28 @@ type runMode struct {
 
 // kernelRunMode is BPF_PROG_TEST_RUN with explicit data_out and ctx_out
 // pointers. CtxOut is set only when the kernel wrote ctx_size_out.
-func kernelRunMode(fd int, o Options, m runMode) (Result, error) {
+func kernelRunMode(p *kernel.Program, o Options, m runMode) (Result, error) {
 	const outSize = 4096
-	out := make([]byte, outSize)
-	ctxOut := make([]byte, outSize)
-	ctxIn := append([]byte(nil), o.CtxIn...)
-	attr := kernelTestRunAttr{progFd: uint32(fd), dataSizeIn: uint32(len(o.DataIn)), repeat: o.Repeat,
-		ctxSizeIn: uint32(len(ctxIn)), flags: o.Flags, cpu: o.CPU, batchSize: o.BatchSize}
+	ko := kernel.TestRunOptions{DataIn: o.DataIn, CtxIn: o.CtxIn, Repeat: o.Repeat, Flags: o.Flags, CPU: o.CPU, BatchSize: o.BatchSize}
 	if m.dataOut || o.DataSizeOut != 0 {
-		attr.dataOut, attr.dataSizeOut = unsafe.Pointer(&out[0]), outSize
-		if o.DataSizeOut != 0 {
-			attr.dataSizeOut = o.DataSizeOut
-		}
-	}
-	if len(o.DataIn) > 0 {
-		attr.dataIn = unsafe.Pointer(&o.DataIn[0])
-	}
-	if len(ctxIn) > 0 {
-		attr.ctxIn = unsafe.Pointer(&ctxIn[0])
+		ko.DataOut, ko.DataSizeOut = outSize, o.DataSizeOut
 	}
 	if o.CtxOut || m.ctxOutWithIn && o.CtxIn != nil {
-		attr.ctxOut, attr.ctxSizeOut = unsafe.Pointer(&ctxOut[0]), outSize
+		ko.CtxOut = outSize
 	}
-	_, err := kernel.Syscall(unix.BPF_PROG_TEST_RUN, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
-	runtime.KeepAlive(o.DataIn)
-	runtime.KeepAlive(ctxIn)
-	runtime.KeepAlive(out)
-	runtime.KeepAlive(ctxOut)
+	kres, err := p.TestRunWith(ko)
 	if err != nil {
 		return Result{}, err
 	}
-	res := Result{Retval: attr.retval}
-	if attr.dataOut != nil {
-		res.DataSizeOut = attr.dataSizeOut
-		res.DataOut = out[:min(int(attr.dataSizeOut), outSize)]
+	res := Result{Retval: kres.Retval}
+	if ko.DataOut != 0 {
+		res.DataSizeOut, res.DataOut = kres.DataSizeOut, kres.DataOut
 	}
-	if attr.ctxOut != nil && attr.ctxSizeOut != outSize {
-		res.CtxOut = ctxOut[:attr.ctxSizeOut]
+	if ko.CtxOut != 0 && kres.CtxSizeOut != outSize {
+		res.CtxOut = kres.CtxOut
 	}
-	if m.ctxBack && len(ctxIn) > 0 {
-		res.CtxOut = ctxIn
+	if m.ctxBack && len(kres.CtxIn) > 0 {
+		res.CtxOut = kres.CtxIn
 	}
 	return res, nil
 }
@@ -143,11 +91,11 @@ func (c ctxCounter) compare(t *testing.T, tc typeCase, name, asm string, inputs 
 	if err != nil {
 		t.Fatalf("%s: assemble: %v", name, err)
 	}
-	fd, err := loadWith(tc.typ, tc.attach, tc.flags, tc.btfID, insns)
+	kp, err := loadWith(tc.typ, tc.attach, tc.flags, tc.btfID, insns)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(fd)
+	defer kp.Close()
 	gp, err := interp.Load(insns, &interp.Options{})
 	if err != nil {
 		t.Fatalf("%s: interp load: %v", name, err)
@@ -161,7 +109,7 @@ func (c ctxCounter) compare(t *testing.T, tc typeCase, name, asm string, inputs 
 		o := inputs[in]
 		o.Attach = tc.attach
 		o.CtxAccessEnd = MaxCtxOffset(insns)
-		kres, kerr := kernelRunMode(fd, o, tc.mode)
+		kres, kerr := kernelRunMode(kp, o, tc.mode)
 		gres, gerr := Run(gp, tc.typ, o)
 		where := fmt.Sprintf("%v/%s/%s", tc.typ, name, in)
 		c[tc.typ]++
@@ -415,7 +363,7 @@ func syscallInputs() map[string]Options {
 }
 
 func TestDifferentialContextTypes(t *testing.T) {
-	requireKernel(t)
+	testutil.RequireKernel(t)
 	c := ctxCounter{}
 	refused := func(tc typeCase, name string, err error) {
 		t.Errorf("%v/%s: kernel refused a program: %v", tc.typ, name, err)
@@ -549,9 +497,9 @@ func TestDifferentialContextTypes(t *testing.T) {
 	if id := btfFuncID(t, "bpf_fentry_test1"); id != 0 {
 		insns, _ := isa.Assemble("r0 = 0\nexit\n")
 		for _, a := range []progtype.AttachType{progtype.AttachTraceFentry, progtype.AttachTraceFexit} {
-			fd, err := loadWith(progtype.Tracing, a, 0, id, insns)
+			kp, err := loadWith(progtype.Tracing, a, 0, id, insns)
 			if err == nil {
-				unix.Close(fd)
+				kp.Close()
 				t.Logf("%v programs load here: the gobee-only tracing test could be a differential one", a)
 			} else if !errors.Is(err, syscall.EPERM) {
 				t.Logf("%v load: %v", a, err)

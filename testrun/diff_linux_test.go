@@ -12,18 +12,12 @@ import (
 
 	"github.com/cilium/ebpf"
 
+	"github.com/gobee-dev/gobee/internal/testutil"
 	"github.com/gobee-dev/gobee/interp"
 	"github.com/gobee-dev/gobee/isa"
 	"github.com/gobee-dev/gobee/kernel"
 	"github.com/gobee-dev/gobee/progtype"
 )
-
-func requireKernel(t *testing.T) {
-	t.Helper()
-	if err := kernel.Supported(); err != nil {
-		t.Skipf("kernel engine unavailable: %v", err)
-	}
-}
 
 // packets returns test packets: valid IPv4/IPv6/VLAN/ARP frames, 802.3
 // frames, truncated and odd-length ones, and sizes at the limits.
@@ -97,7 +91,7 @@ func (c *counter) compare(t *testing.T, typ progtype.Type, name, asm string, inp
 		t.Fatalf("%s: interp load: %v", name, err)
 	}
 	for in, o := range inputs {
-		kres, kerr := kernelRun(kp.FD(), o, ctxSize)
+		kres, kerr := kernelRun(kp, o, len(o.DataIn)+512, ctxSize)
 		gres, gerr := Run(gp, typ, o)
 		where := fmt.Sprintf("%v/%s/%s", typ, name, in)
 		if kerr != nil || gerr != nil {
@@ -355,7 +349,7 @@ exit
 )
 
 func TestDifferential(t *testing.T) {
-	requireKernel(t)
+	testutil.RequireKernel(t)
 	var c counter
 	skb := skbInputs()
 	for _, typ := range []progtype.Type{progtype.SocketFilter, progtype.SchedCLS, progtype.SchedACT, progtype.CGroupSKB, progtype.LWTIn, progtype.LWTXmit} {

@@ -4,69 +4,26 @@ package testrun
 
 import (
 	"errors"
-	"runtime"
 	"syscall"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/gobee-dev/gobee/kernel"
 )
 
-// kernelTestRunAttr is the BPF_PROG_TEST_RUN part of union bpf_attr.
-type kernelTestRunAttr struct {
-	progFd      uint32
-	retval      uint32
-	dataSizeIn  uint32
-	dataSizeOut uint32
-	dataIn      unsafe.Pointer
-	dataOut     unsafe.Pointer
-	repeat      uint32
-	duration    uint32
-	ctxSizeIn   uint32
-	ctxSizeOut  uint32
-	ctxIn       unsafe.Pointer
-	ctxOut      unsafe.Pointer
-	flags       uint32
-	cpu         uint32
-	batchSize   uint32
-}
-
-// kernelRun is BPF_PROG_TEST_RUN with ctx_out, which the kernel package
-// does not expose: the oracle for Run.
-func kernelRun(fd int, o Options, ctxOutSize int) (Result, error) {
-	out := make([]byte, len(o.DataIn)+512)
-	ctxOut := make([]byte, ctxOutSize)
-	attr := kernelTestRunAttr{
-		progFd: uint32(fd), dataSizeIn: uint32(len(o.DataIn)), dataSizeOut: uint32(len(out)),
-		dataOut: unsafe.Pointer(&out[0]), repeat: o.Repeat, ctxSizeIn: uint32(len(o.CtxIn)),
-		flags: o.Flags, cpu: o.CPU, batchSize: o.BatchSize,
-	}
-	if o.DataSizeOut != 0 {
-		attr.dataSizeOut = o.DataSizeOut
-	}
-	if len(o.DataIn) > 0 {
-		attr.dataIn = unsafe.Pointer(&o.DataIn[0])
-	}
-	if len(o.CtxIn) > 0 {
-		attr.ctxIn = unsafe.Pointer(&o.CtxIn[0])
-	}
+// kernelRun is the oracle for Run: BPF_PROG_TEST_RUN with a data_out
+// buffer of outSize bytes (Options.DataSizeOut, when set, is what
+// data_size_out says) and, when ctx_in or Options.CtxOut is given, a
+// ctx_out buffer of ctxOutSize bytes.
+func kernelRun(p *kernel.Program, o Options, outSize, ctxOutSize int) (Result, error) {
+	ko := kernel.TestRunOptions{DataIn: o.DataIn, DataOut: outSize, DataSizeOut: o.DataSizeOut, CtxIn: o.CtxIn,
+		Repeat: o.Repeat, Flags: o.Flags, CPU: o.CPU, BatchSize: o.BatchSize}
 	if o.CtxIn != nil || o.CtxOut {
-		attr.ctxOut, attr.ctxSizeOut = unsafe.Pointer(&ctxOut[0]), uint32(len(ctxOut))
+		ko.CtxOut = ctxOutSize
 	}
-	_, err := kernel.Syscall(unix.BPF_PROG_TEST_RUN, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
-	runtime.KeepAlive(o.DataIn)
-	runtime.KeepAlive(o.CtxIn)
-	runtime.KeepAlive(out)
-	runtime.KeepAlive(ctxOut)
+	res, err := p.TestRunWith(ko)
 	if err != nil {
 		return Result{}, err
 	}
-	res := Result{Retval: attr.retval, DataSizeOut: attr.dataSizeOut, DataOut: out[:min(int(attr.dataSizeOut), len(out))]}
-	if attr.ctxOut != nil {
-		res.CtxOut = ctxOut[:attr.ctxSizeOut]
-	}
-	return res, nil
+	return Result{Retval: res.Retval, DataSizeOut: res.DataSizeOut, DataOut: res.DataOut, CtxOut: res.CtxOut}, nil
 }
 
 // errnoOf returns the errno of a test-run error, or 0.
@@ -76,4 +33,11 @@ func errnoOf(err error) syscall.Errno {
 		return e
 	}
 	return 0
+}
+
+// noVerifierLog reports whether err is a load the kernel refused without
+// writing a verifier log: EINVAL for a program type not built into it.
+func noVerifierLog(err error) bool {
+	var ve *kernel.VerifierError
+	return errors.Is(err, syscall.EINVAL) && errors.As(err, &ve) && len(ve.Log) == 0
 }

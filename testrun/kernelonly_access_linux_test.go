@@ -5,12 +5,9 @@ package testrun
 import (
 	"errors"
 	"fmt"
-	"strings"
-	"syscall"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/gobee-dev/gobee/internal/testutil"
 	"github.com/gobee-dev/gobee/isa"
 	"github.com/gobee-dev/gobee/progtype"
 )
@@ -78,7 +75,7 @@ func kernelOnlyAccessCases() []kernelOnlyAccessCase {
 // loading each one-instruction program with the type's expected attach
 // type.
 func TestKernelOnlyContextAccess(t *testing.T) {
-	requireKernel(t)
+	testutil.RequireKernel(t)
 	widths := map[uint32]string{1: "u8", 2: "u16", 4: "u32", 8: "u64"}
 	counts := map[progtype.Type]int{}
 	var order, missing []progtype.Type
@@ -90,8 +87,8 @@ func TestKernelOnlyContextAccess(t *testing.T) {
 			}
 		}
 		// The program must load at all with this attach type.
-		if fd, err := loadWith(c.typ, c.attach, 0, 0, mustAssemble(t, "r0 = 1\nexit\n")); err != nil {
-			if errors.Is(err, syscall.EINVAL) && strings.HasSuffix(err.Error(), ": ") {
+		if kp, err := loadWith(c.typ, c.attach, 0, 0, mustAssemble(t, "r0 = 1\nexit\n")); err != nil {
+			if noVerifierLog(err) {
 				// EINVAL without a verifier log: the type is not
 				// built into this kernel (lirc_mode2 needs
 				// CONFIG_BPF_LIRC_MODE2).
@@ -103,10 +100,10 @@ func TestKernelOnlyContextAccess(t *testing.T) {
 		} else {
 			// The kernel has no test_run for the type: gobee's run is an
 			// extension (progtype's GobeeTestRun, not TestRun).
-			if _, err := kernelRunMode(fd, Options{DataIn: make([]byte, 64)}, runMode{}); !errors.Is(err, ENOTSUPP) {
+			if _, err := kernelRunMode(kp, Options{DataIn: make([]byte, 64)}, runMode{}); !errors.Is(err, ENOTSUPP) {
 				t.Errorf("%v/%v: kernel test run: %v, want ENOTSUPP", c.typ, c.attach, err)
 			}
-			unix.Close(fd)
+			kp.Close()
 		}
 		if _, ok := counts[c.typ]; !ok {
 			order = append(order, c.typ)
@@ -122,9 +119,9 @@ func TestKernelOnlyContextAccess(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					fd, kerr := loadWith(c.typ, c.attach, 0, 0, insns)
+					kp, kerr := loadWith(c.typ, c.attach, 0, 0, insns)
 					if kerr == nil {
-						unix.Close(fd)
+						kp.Close()
 					}
 					gerr := c.rule(off, w, write)
 					counts[c.typ]++
@@ -147,15 +144,15 @@ func TestKernelOnlyContextAccess(t *testing.T) {
 // return values the kernel verifier accepts from "r0 = v; exit" with
 // progtype.ReturnRange.
 func TestKernelOnlyReturnRange(t *testing.T) {
-	requireKernel(t)
+	testutil.RequireKernel(t)
 	compared := 0
 	for _, c := range kernelOnlyAccessCases() {
 		r := progtype.ReturnRange(c.typ, c.attach)
 		for v := int64(-2); v <= 5; v++ {
-			fd, kerr := loadWith(c.typ, c.attach, 0, 0, mustAssemble(t, fmt.Sprintf("r0 = %d\nexit\n", v)))
+			kp, kerr := loadWith(c.typ, c.attach, 0, 0, mustAssemble(t, fmt.Sprintf("r0 = %d\nexit\n", v)))
 			if kerr == nil {
-				unix.Close(fd)
-			} else if errors.Is(kerr, syscall.EINVAL) && strings.HasSuffix(kerr.Error(), ": ") {
+				kp.Close()
+			} else if noVerifierLog(kerr) {
 				break // not built into this kernel
 			}
 			gok := !r.Checked || v >= r.Min && v <= r.Max

@@ -8,21 +8,23 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"runtime"
 	"sort"
 	"strings"
 	"testing"
-	"unsafe"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 
+	"github.com/gobee-dev/gobee/internal/testutil"
 	"github.com/gobee-dev/gobee/interp"
 	"github.com/gobee-dev/gobee/isa"
 	"github.com/gobee-dev/gobee/kernel"
 	"github.com/gobee-dev/gobee/pkthelpers"
 	"github.com/gobee-dev/gobee/progtype"
 )
+
+// pktDataOut is the data_out buffer of the packet-helper runs, with room
+// for packets that helpers grew (up to BPF_SKB_MAX_LEN).
+const pktDataOut = 1 << 15
 
 // pktPackets are the packets of the packet-helper differential tests: the
 // test-run packets plus random frames (valid-looking IPv4, IPv6, VLAN and
@@ -724,7 +726,7 @@ func (c *pktCounter) compare(t *testing.T, typ progtype.Type, name, asm string, 
 	bad := 0
 	for _, in := range keys {
 		o := inputs[in]
-		kres, kerr := pktKernelRun(kp.FD(), o, ctxSize)
+		kres, kerr := kernelRun(kp, o, pktDataOut, ctxSize)
 		gres, gerr := Run(gp, typ, o)
 		where := fmt.Sprintf("%v/%s/%s", typ, name, in)
 		if kerr != nil || gerr != nil {
@@ -763,7 +765,7 @@ func (c *pktCounter) compare(t *testing.T, typ progtype.Type, name, asm string, 
 }
 
 func TestPacketHelpersDifferential(t *testing.T) {
-	requireKernel(t)
+	testutil.RequireKernel(t)
 	c := pktCounter{perHelper: map[string]int{}}
 	ps := pktPackets(400)
 
@@ -879,38 +881,4 @@ func TestPacketHelpersDifferential(t *testing.T) {
 	t.Logf("per program:%s", sb.String())
 	t.Logf("pkthelpers: compared %d runs against the kernel (and %d errnos)", c.runs, c.errnos)
 	fmt.Printf("pkthelpers: compared %d runs against the kernel (and %d errnos)\n", c.runs, c.errnos)
-}
-
-// pktKernelRun is kernelRun with room in data_out for packets that
-// helpers grew (up to BPF_SKB_MAX_LEN).
-func pktKernelRun(fd int, o Options, ctxOutSize int) (Result, error) {
-	out := make([]byte, 1<<15)
-	ctxOut := make([]byte, ctxOutSize)
-	attr := kernelTestRunAttr{
-		progFd: uint32(fd), dataSizeIn: uint32(len(o.DataIn)), dataSizeOut: uint32(len(out)),
-		dataOut: unsafe.Pointer(&out[0]), repeat: o.Repeat, ctxSizeIn: uint32(len(o.CtxIn)),
-		flags: o.Flags, cpu: o.CPU, batchSize: o.BatchSize,
-	}
-	if len(o.DataIn) > 0 {
-		attr.dataIn = unsafe.Pointer(&o.DataIn[0])
-	}
-	if len(o.CtxIn) > 0 {
-		attr.ctxIn = unsafe.Pointer(&o.CtxIn[0])
-	}
-	if o.CtxIn != nil || o.CtxOut {
-		attr.ctxOut, attr.ctxSizeOut = unsafe.Pointer(&ctxOut[0]), uint32(len(ctxOut))
-	}
-	_, err := kernel.Syscall(unix.BPF_PROG_TEST_RUN, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
-	runtime.KeepAlive(o.DataIn)
-	runtime.KeepAlive(o.CtxIn)
-	runtime.KeepAlive(out)
-	runtime.KeepAlive(ctxOut)
-	if err != nil {
-		return Result{}, err
-	}
-	res := Result{Retval: attr.retval, DataSizeOut: attr.dataSizeOut, DataOut: out[:min(int(attr.dataSizeOut), len(out))]}
-	if attr.ctxOut != nil {
-		res.CtxOut = ctxOut[:attr.ctxSizeOut]
-	}
-	return res, nil
 }

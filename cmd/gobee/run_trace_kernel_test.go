@@ -7,8 +7,8 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/gobee-dev/gobee/internal/testutil"
 	"github.com/gobee-dev/gobee/internal/tracefs"
-	"github.com/gobee-dev/gobee/kernel"
 )
 
 // TestRunTraceEngines runs the xdp_firewall example (it calls
@@ -17,9 +17,7 @@ import (
 // messages in the same order, the same comm, and the kernel's line
 // layout (pid, [cpu], flags, timestamp) on both.
 func TestRunTraceEngines(t *testing.T) {
-	if err := kernel.Supported(); err != nil {
-		t.Skipf("kernel engine unavailable: %v", err)
-	}
+	testutil.RequireKernel(t)
 	if _, err := tracefs.Mount(); err != nil {
 		t.Skipf("kernel trace output unavailable (run as root, or mount -t tracefs nodev /sys/kernel/tracing): %v", err)
 	}
