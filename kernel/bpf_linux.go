@@ -70,14 +70,6 @@ type testRunAttr struct {
 	batchSize   uint32
 }
 
-// Syscall issues one bpf() command with a raw union bpf_attr, retrying
-// when the kernel asks to (EAGAIN from a load racing with memory pressure
-// or RCU, EINTR from a signal). Tests that need attributes this package
-// does not model (expected attach types, ctx_out) use it.
-func Syscall(cmd uintptr, attr unsafe.Pointer, size uintptr) (int, error) {
-	return bpf(cmd, attr, size)
-}
-
 // bpf issues one bpf() command, retrying when the kernel asks to (EAGAIN
 // from a load racing with memory pressure, EINTR from a signal).
 func bpf(cmd uintptr, attr unsafe.Pointer, size uintptr) (int, error) {
