@@ -30,6 +30,9 @@ grep -E '^(ok|FAIL|\?)\s' "$log" || true
 grep -E -o '[a-z]+: (compared [0-9]+|[0-9]+ files passed).*' "$log" | sort -u || true
 rm -f "$log"
 
+# The race detector over the packages where runs, maps and processes meet.
+go test -race -count=1 ./interp ./maps/... ./objects >/dev/null && echo "race: interp, maps, objects clean"
+
 # Brief fuzzing: no input may crash the host.
 fuzz() { go test -run '^$' -fuzz "^$1\$" -fuzztime "${FUZZTIME:-10s}" "$2" >/dev/null && echo "fuzz $1 ($2): ok"; }
 fuzz FuzzDecode ./isa
