@@ -215,3 +215,18 @@ func testRunWith(fd int, o TestRunOptions) (TestRunResult, error) {
 
 // closeFD closes a program's file descriptor.
 func closeFD(fd int) error { return unix.Close(fd) }
+
+// mapCmd is MapCmd: bpf() retried only on EINTR.
+func mapCmd(cmd uintptr, attr unsafe.Pointer, size uintptr) (int, error) {
+	for {
+		r, _, errno := unix.Syscall(unix.SYS_BPF, cmd, uintptr(attr), size)
+		runtime.KeepAlive(attr)
+		if errno == unix.EINTR {
+			continue
+		}
+		if errno != 0 {
+			return -1, errno
+		}
+		return int(r), nil
+	}
+}

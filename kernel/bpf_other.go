@@ -2,6 +2,8 @@
 
 package kernel
 
+import "unsafe"
+
 func progLoadWith(code []byte, o LoadOptions) (int, error) {
 	return -1, ErrNotSupported
 }
@@ -15,3 +17,7 @@ func testRunWith(fd int, o TestRunOptions) (TestRunResult, error) {
 }
 
 func closeFD(fd int) error { return ErrNotSupported }
+
+func mapCmd(cmd uintptr, attr unsafe.Pointer, size uintptr) (int, error) {
+	return -1, ErrNotSupported
+}

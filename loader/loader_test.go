@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"flag"
 	"github.com/cilium/ebpf/btf"
 	"os"
 	"os/exec"
@@ -209,7 +210,47 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// fuzzMinimizeTime bounds the fuzzing engine's minimization of each new
+// FuzzLoad input when -test.fuzzminimizetime is not given.
+//
+// Why: whenever a mutant of a seed widens coverage, the engine minimizes
+// it before counting it as "interesting", for up to -fuzzminimizetime
+// (default 60s). The seeds are whole ELF objects (3-70 KB), and byte-level
+// minimization (internal/fuzz minimizeBytes) tries O(n²) candidates —
+// each one a full run plus a copy of the coverage counters of every
+// instrumented package (cilium/ebpf included), some 20k runs/s here. An
+// ELF object barely shrinks (its section header table sits at the end),
+// so every minimization runs to its time limit, and the engine reports the
+// minimization's runs only when it ends. The first new input, found after
+// a handful of runs, thus kept the worker busy (>100% CPU, single-digit
+// "execs") for the whole of a 30s -fuzztime; killing the worker ended the
+// minimization and the counter jumped. Loading itself was never slow.
+const fuzzMinimizeTime = "1s"
+
+// boundFuzzMinimization sets -test.fuzzminimizetime to fuzzMinimizeTime
+// when fuzzing and the flag was not set explicitly. The coordinator
+// process reads the flag in f.Fuzz and passes the bound to its workers.
+func boundFuzzMinimization(f *testing.F) {
+	fz := flag.Lookup("test.fuzz")
+	if fz == nil || fz.Value.String() == "" {
+		return
+	}
+	set := false
+	flag.Visit(func(fl *flag.Flag) {
+		if fl.Name == "test.fuzzminimizetime" {
+			set = true
+		}
+	})
+	if set {
+		return
+	}
+	if err := flag.Set("test.fuzzminimizetime", fuzzMinimizeTime); err != nil {
+		f.Logf("bounding fuzz minimization: %v", err)
+	}
+}
+
 func FuzzLoad(f *testing.F) {
+	boundFuzzMinimization(f)
 	for _, p := range []string{progsObj, "../testdata/loader/sections.o", "../testdata/loader/badsec.o"} {
 		b, err := os.ReadFile(p)
 		if err != nil {

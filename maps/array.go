@@ -64,6 +64,7 @@ func (a *arrayCore) lookup(key, dst []byte) error {
 	if a.o.special.skip != nil || !a.words {
 		a.mu.RLock()
 		if a.o.special.skip != nil {
+			a.o.special.zero(dst)
 			a.o.special.copy(dst, a.elem(i))
 		} else {
 			copy(dst, a.elem(i))

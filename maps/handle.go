@@ -35,10 +35,13 @@ func FromHandle(h uint64) (Map, bool) {
 
 // Release unregisters m: its handle stops resolving and the registry no
 // longer keeps it alive. Runs in flight must be over (programs that hold
-// the handle would fail).
+// the handle would fail). The map's timers are cancelled and freed (a
+// callback that is running is waited for, so none runs after Release
+// returns); it must not be called from one of the map's timer callbacks.
 func Release(m Map) {
 	if h := Handle(m); h != 0 {
 		registry.Delete(h)
+		freeTimers(m.(*object))
 	}
 }
 

@@ -354,6 +354,12 @@ func (h *hashCore) nextKey(key []byte) ([]byte, error) {
 // fit in what is left of the buffers ends the batch (ENOSPC if nothing was
 // copied yet). Reaching the last bucket gives ENOENT.
 func (h *hashCore) lookupBatch(o *object, cursor, keys, values []byte, del bool) (int, []byte, error) {
+	return h.batch(o, cursor, keys, values, del, false)
+}
+
+// batch is lookupBatch; with lock (BPF_F_LOCK) each value is copied
+// holding its spin lock.
+func (h *hashCore) batch(o *object, cursor, keys, values []byte, del, lock bool) (int, []byte, error) {
 	var b uint32
 	if cursor != nil {
 		if len(cursor) != 4 {
@@ -393,7 +399,13 @@ func (h *hashCore) lookupBatch(o *object, cursor, keys, values []byte, del bool)
 		for e := h.head(b); e != nil; {
 			next := e.next.Load()
 			copy(keys[total*o.keySize:], e.key)
-			h.copyOut(values[total*o.userValueSize:][:o.userValueSize], e.value)
+			dst := values[total*o.userValueSize:][:o.userValueSize]
+			if lock {
+				h.o.special.zero(dst)
+				h.o.special.copyLocked(dst, e.value, e.value)
+			} else {
+				h.copyOut(dst, e.value)
+			}
 			total++
 			if del {
 				h.remove(e)

@@ -184,6 +184,17 @@ func (p *special) copy(dst, src []byte) {
 	}
 }
 
+// zero clears the special fields of a value copied to user space
+// (check_and_init_map_value).
+func (p *special) zero(dst []byte) {
+	for _, r := range p.skip {
+		if r[0] >= len(dst) {
+			break
+		}
+		clear(dst[r[0]:min(r[1], len(dst))])
+	}
+}
+
 // lockWordOf is the spin lock word of a live value.
 func (p *special) lockWordOf(live []byte) *uint32 {
 	return (*uint32)(unsafe.Pointer(&live[p.lock-1]))
@@ -270,6 +281,7 @@ func (h *hashCore) lookupLocked(key, dst []byte) error {
 	if e == nil {
 		return errNoKey
 	}
+	h.o.special.zero(dst)
 	h.o.special.copyLocked(dst, e.value, e.value)
 	return nil
 }
@@ -281,6 +293,7 @@ func (a *arrayCore) lookupLocked(key, dst []byte) error {
 		return errNoKey
 	}
 	e := a.elem(i)
+	a.o.special.zero(dst)
 	a.o.special.copyLocked(dst, e, e)
 	return nil
 }

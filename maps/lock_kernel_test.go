@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
@@ -28,7 +29,8 @@ import (
 // testdata/maps/lock.c on the kernel (cilium/ebpf, BPF_PROG_TEST_RUN) and
 // on gobee (maps built with the fields loader.ValueFields finds in the
 // value BTF, programs under the interpreter). User-space updates and
-// lookups with and without BPF_F_LOCK, program runs that update values
+// lookups with and without BPF_F_LOCK, batch updates, lookups, lookups
+// and deletes and deletes with and without BPF_F_LOCK, program runs that update values
 // under the lock, and timers armed by a program and then deleted,
 // replaced or updated: errnos, values, program results and callback
 // counts must match.
@@ -167,6 +169,114 @@ func (e *lockEnv) delete(name string, key []byte) {
 	e.ops++
 }
 
+// earlyErr: an error before the batch starts leaves the kernel's count
+// as it was passed in.
+func earlyErr(err error) bool {
+	e := maps.Errno(err)
+	return e == unix.EINVAL || e == unix.EPERM || e == 524 // ENOTSUPP
+}
+
+// kvalues is values as cilium/ebpf's batch operations want them, as many
+// as the keys: a slice of fixed-size arrays over the same memory.
+func (e *lockEnv) kvalues(name string, values []byte) any {
+	switch vs := int(e.gm[name].Spec().ValueSize); vs {
+	case 8:
+		return unsafe.Slice((*[8]byte)(unsafe.Pointer(&values[0])), len(values)/vs)
+	case 24:
+		return unsafe.Slice((*[24]byte)(unsafe.Pointer(&values[0])), len(values)/vs)
+	default:
+		e.t.Fatalf("%s: value size %d", name, vs)
+	}
+	return nil
+}
+
+// batchUpdate is BPF_MAP_UPDATE_BATCH of keys and values (one value of
+// the map's value size per key) with elem_flags flags on both sides.
+func (e *lockEnv) batchUpdate(name string, keys []uint32, values []byte, flags uint64) {
+	e.t.Helper()
+	kb := make([]byte, 0, 4*len(keys))
+	for _, k := range keys {
+		kb = binary.NativeEndian.AppendUint32(kb, k)
+	}
+	kn, kerr := e.kc.Maps[name].BatchUpdate(keys, e.kvalues(name, values), &ebpf.BatchOptions{ElemFlags: flags})
+	gn, gerr := e.gm[name].BatchUpdate(kb, values, flags)
+	if kerrno(kerr) != maps.Errno(gerr) || !earlyErr(gerr) && kn != gn {
+		e.t.Fatalf("%s update_batch keys %v flags %#x: gobee %d, %v; kernel %d, %v", name, keys, flags, gn, gerr, kn, kerr)
+	}
+	e.ops++
+}
+
+// batchLookup walks the map with BPF_MAP_LOOKUP_BATCH (or
+// LOOKUP_AND_DELETE_BATCH) of count elements and elem_flags flags on both
+// sides, comparing every batch's errno and, for arrays (same order on
+// both sides), its elements; hash maps are compared as sets at the end.
+func (e *lockEnv) batchLookup(name string, count int, flags uint64, del bool) {
+	e.t.Helper()
+	km, gm := e.kc.Maps[name], e.gm[name]
+	vs := gm.UserValueSize()
+	exact := gm.Spec().Type == maps.Array
+	var kc ebpf.MapBatchCursor
+	var gc []byte
+	kset, gset := map[uint32]string{}, map[uint32]string{}
+	for range 8 {
+		kk, kv := make([]uint32, count), make([]byte, count*vs)
+		gk, gv := make([]byte, 4*count), make([]byte, count*vs)
+		var kn, gn int
+		var kerr, gerr error
+		var gnext []byte
+		if del {
+			kn, kerr = km.BatchLookupAndDelete(&kc, kk, e.kvalues(name, kv), &ebpf.BatchOptions{ElemFlags: flags})
+			gn, gnext, gerr = gm.BatchLookupAndDelete(gc, gk, gv, flags)
+		} else {
+			kn, kerr = km.BatchLookup(&kc, kk, e.kvalues(name, kv), &ebpf.BatchOptions{ElemFlags: flags})
+			gn, gnext, gerr = gm.BatchLookup(gc, gk, gv, flags)
+		}
+		e.ops++
+		if earlyErr(gerr) {
+			kn = 0
+		}
+		if kerrno(kerr) != maps.Errno(gerr) || (exact || gerr == nil) && kn != gn {
+			e.t.Fatalf("%s batch lookup (delete %v) count %d flags %#x: gobee %d, %v; kernel %d, %v", name, del, count, flags, gn, gerr, kn, kerr)
+		}
+		for i := range kn {
+			kset[kk[i]] = string(kv[i*vs : (i+1)*vs])
+		}
+		for i := range gn {
+			gset[binary.NativeEndian.Uint32(gk[4*i:])] = string(gv[i*vs : (i+1)*vs])
+		}
+		if exact && !bytes.Equal(kv[:kn*vs], gv[:gn*vs]) {
+			e.t.Fatalf("%s batch lookup count %d flags %#x: gobee %x, kernel %x", name, count, flags, gv[:gn*vs], kv[:kn*vs])
+		}
+		if gerr != nil {
+			break
+		}
+		gc = gnext
+	}
+	if len(kset) != len(gset) {
+		e.t.Fatalf("%s batch lookup (delete %v) flags %#x: gobee %d elements, kernel %d", name, del, flags, len(gset), len(kset))
+	}
+	for k, v := range kset {
+		if gset[k] != v {
+			e.t.Fatalf("%s batch lookup (delete %v) flags %#x key %d: gobee %x, kernel %x", name, del, flags, k, gset[k], v)
+		}
+	}
+}
+
+// batchDelete is BPF_MAP_DELETE_BATCH with elem_flags flags on both sides.
+func (e *lockEnv) batchDelete(name string, keys []uint32, flags uint64) {
+	e.t.Helper()
+	kb := make([]byte, 0, 4*len(keys))
+	for _, k := range keys {
+		kb = binary.NativeEndian.AppendUint32(kb, k)
+	}
+	kn, kerr := e.kc.Maps[name].BatchDelete(keys, &ebpf.BatchOptions{ElemFlags: flags})
+	gn, gerr := e.gm[name].BatchDelete(kb, flags)
+	if kerrno(kerr) != maps.Errno(gerr) || !earlyErr(gerr) && kn != gn {
+		e.t.Fatalf("%s delete_batch keys %v flags %#x: gobee %d, %v; kernel %d, %v", name, keys, flags, gn, gerr, kn, kerr)
+	}
+	e.ops++
+}
+
 func u32b(v uint32) []byte { return binary.NativeEndian.AppendUint32(nil, v) }
 
 // val is struct val {u64 a; bpf_spin_lock; u32 b; u64 c}.
@@ -188,7 +298,7 @@ func testLockKernel(t *testing.T) {
 	for i := 0; i < 3000; i++ {
 		name := names[rng.IntN(len(names))]
 		key := u32b(uint32(rng.IntN(6)))
-		switch op := rng.IntN(10); {
+		switch op := rng.IntN(11); {
 		case op < 4:
 			v := make([]byte, e.gm[name].Spec().ValueSize)
 			for j := range v {
@@ -199,16 +309,50 @@ func testLockKernel(t *testing.T) {
 			e.lookup(name, key, lkFlags[rng.IntN(len(lkFlags))])
 		case op < 8:
 			e.delete(name, key)
-		default:
+		case op < 9:
 			e.run("lock_incr")
+		default:
+			// Batch operations, with and without BPF_F_LOCK (and unknown
+			// element flags).
+			flags := []uint64{0, 0, 4, 4, 1, 8}[rng.IntN(6)]
+			switch rng.IntN(4) {
+			case 0:
+				n := 1 + rng.IntN(4)
+				keys := make([]uint32, n)
+				v := make([]byte, n*int(e.gm[name].Spec().ValueSize))
+				for j := range keys {
+					keys[j] = uint32(rng.IntN(6))
+				}
+				for j := range v {
+					v[j] = byte(rng.Uint32())
+				}
+				e.batchUpdate(name, keys, v, flags)
+			case 1:
+				count := 4
+				if e.gm[name].Spec().Type == maps.Array {
+					count = 1 + rng.IntN(4)
+				}
+				e.batchLookup(name, count, flags, false)
+			case 2:
+				e.batchLookup(name, 4, flags, rng.IntN(3) == 0)
+			default:
+				e.batchDelete(name, []uint32{uint32(rng.IntN(6))}, flags)
+			}
 		}
 	}
 	for _, name := range names {
+		e.batchLookup(name, 4, 0, false)
+		e.batchLookup(name, 4, 4, false)
 		for k := uint32(0); k < 8; k++ {
 			e.lookup(name, u32b(k), 0)
 			e.lookup(name, u32b(k), 4)
 		}
 	}
+	// Empty the hash maps (the concurrency check below needs room for its
+	// keys), with and without BPF_F_LOCK.
+	e.batchLookup("lock_hash", 4, 4, true)
+	e.batchLookup("plain_hash", 4, 0, true)
+	e.batchLookup("lock_hash", 4, 0, false)
 	lockOps.Add(int64(e.ops))
 
 	// Concurrency: programs bump values under the lock while user space

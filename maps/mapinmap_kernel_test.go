@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"math/rand"
 	"testing"
-	"unsafe"
+
+	"github.com/gobee-dev/gobee/kernel"
 )
 
 // Differential tests of ARRAY_OF_MAPS and HASH_OF_MAPS on the syscall
@@ -18,9 +19,8 @@ import (
 
 // kcreateInner is kcreate with an inner map fd.
 func kcreateInner(s Spec, innerFd int) (*kmap, error) {
-	attr := sysCreateAttr{mapType: uint32(s.Type), keySize: s.KeySize, valueSize: s.ValueSize,
-		maxEntries: s.MaxEntries, flags: s.Flags, innerFd: uint32(innerFd), name: nameBytes(s.Name)}
-	fd, err := sysBPF(sysMapCreate, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	fd, err := kernel.CreateMap(kernel.MapAttr{Type: uint32(s.Type), KeySize: s.KeySize, ValueSize: s.ValueSize,
+		MaxEntries: s.MaxEntries, Flags: s.Flags, InnerMapFD: uint32(innerFd), Name: nameBytes(s.Name)})
 	if err != nil {
 		return nil, err
 	}

@@ -291,7 +291,7 @@ func objID(fd int) (uint32, error) {
 		fd, infoLen uint32
 		info        uint64
 	}{uint32(fd), uint32(len(info)), uint64(interp.Addr(info))}
-	_, err := sysBPF(15, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	_, err := kernel.MapCmd(kernel.CmdObjGetInfoByFD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	runtime.KeepAlive(info)
 	if err != nil {
 		return 0, err

@@ -7,33 +7,26 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gobee-dev/gobee/kernel"
 )
 
-// This file drives the kernel's maps through raw bpf() so that the
-// differential tests see the kernel's exact errno values (cilium/ebpf
-// translates some of them).
+// This file drives the kernel's maps through raw bpf() (package kernel's
+// CreateMap and MapCmd) so that the differential tests see the kernel's
+// exact errno values (cilium/ebpf translates some of them).
 
 const (
-	sysMapCreate          = 0
-	sysMapLookup          = 1
-	sysMapUpdate          = 2
-	sysMapDelete          = 3
-	sysMapGetNextKey      = 4
-	sysMapLookupAndDelete = 21
-	sysMapFreeze          = 22
-	sysMapLookupBatch     = 24
-	sysMapLookupDelBatch  = 25
-	sysMapUpdateBatch     = 26
-	sysMapDeleteBatch     = 27
+	sysMapLookup          = kernel.CmdMapLookupElem
+	sysMapUpdate          = kernel.CmdMapUpdateElem
+	sysMapDelete          = kernel.CmdMapDeleteElem
+	sysMapGetNextKey      = kernel.CmdMapGetNextKey
+	sysMapLookupAndDelete = kernel.CmdMapLookupAndDeleteElem
+	sysMapFreeze          = kernel.CmdMapFreeze
+	sysMapLookupBatch     = kernel.CmdMapLookupBatch
+	sysMapLookupDelBatch  = kernel.CmdMapLookupAndDeleteBatch
+	sysMapUpdateBatch     = kernel.CmdMapUpdateBatch
+	sysMapDeleteBatch     = kernel.CmdMapDeleteBatch
 )
-
-type sysCreateAttr struct {
-	mapType, keySize, valueSize, maxEntries, flags uint32
-	innerFd, numaNode                              uint32
-	name                                           [16]byte
-	ifindex, btfFd, btfKey, btfValue, btfVmlinux   uint32
-	extra                                          uint64 // map_extra, at offset 64
-}
 
 type sysElemAttr struct {
 	fd    uint32
@@ -47,20 +40,6 @@ type sysBatchAttr struct {
 	inBatch, outBatch, keys, values unsafe.Pointer
 	count, fd                       uint32
 	elemFlags, flags                uint64
-}
-
-func sysBPF(cmd uintptr, attr unsafe.Pointer, size uintptr) (int, error) {
-	for {
-		r, _, errno := unix.Syscall(unix.SYS_BPF, cmd, uintptr(attr), size)
-		runtime.KeepAlive(attr)
-		if errno == unix.EINTR {
-			continue
-		}
-		if errno != 0 {
-			return -1, errno
-		}
-		return int(r), nil
-	}
 }
 
 // kmap is a kernel map used as the oracle.
@@ -77,9 +56,8 @@ func nameBytes(s string) (b [16]byte) {
 }
 
 func kcreate(s Spec, ncpu int) (*kmap, error) {
-	attr := sysCreateAttr{mapType: uint32(s.Type), keySize: s.KeySize, valueSize: s.ValueSize,
-		maxEntries: s.MaxEntries, flags: s.Flags, name: nameBytes(s.Name), extra: s.MapExtra}
-	fd, err := sysBPF(sysMapCreate, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	fd, err := kernel.CreateMap(kernel.MapAttr{Type: uint32(s.Type), KeySize: s.KeySize, ValueSize: s.ValueSize,
+		MaxEntries: s.MaxEntries, Flags: s.Flags, Name: nameBytes(s.Name), MapExtra: s.MapExtra})
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +79,7 @@ func ptr(b []byte) unsafe.Pointer {
 
 func (k *kmap) elem(cmd uintptr, key, value []byte, flags uint64) error {
 	attr := sysElemAttr{fd: uint32(k.fd), key: ptr(key), value: ptr(value), flags: flags}
-	_, err := sysBPF(cmd, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	_, err := kernel.MapCmd(cmd, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(value)
 	return err
@@ -145,7 +123,7 @@ func (k *kmap) batch(cmd uintptr, in []byte, cursorLen int, keys, values []byte,
 	out = make([]byte, cursorLen)
 	attr := sysBatchAttr{inBatch: ptr(in), outBatch: ptr(out), keys: ptr(keys), values: ptr(values),
 		count: uint32(count), fd: uint32(k.fd), elemFlags: elemFlags}
-	_, err = sysBPF(cmd, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	_, err = kernel.MapCmd(cmd, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	runtime.KeepAlive(in)
 	runtime.KeepAlive(keys)
 	runtime.KeepAlive(values)

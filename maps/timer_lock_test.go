@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
@@ -242,12 +243,62 @@ func TestTimerCancelledOnRelease(t *testing.T) {
 		t.Fatalf("arm: %d %v", int64(r), err)
 	}
 	live := m.LookupElem(u32(0), 0)
-	Release(m)
-	time.Sleep(150 * time.Millisecond)
-	runs, _, ok := TimerStats(live[:16])
-	if !ok || runs != 0 {
-		t.Fatalf("timer of a released map: ok %v, %d runs", ok, runs)
+	if _, _, ok := TimerStats(live[:16]); !ok {
+		t.Fatal("armed timer not initialised")
 	}
+	Release(m)
+	// Freed at once: the word is cleared and the registry holds no timer
+	// of the map.
+	if _, _, ok := TimerStats(live[:16]); ok {
+		t.Fatal("timer of a released map still registered")
+	}
+	if n := timersOf(m.(*object)); n != 0 {
+		t.Fatalf("%d timers of a released map left in the registry", n)
+	}
+	time.Sleep(150 * time.Millisecond)
+	if n := binary.NativeEndian.Uint64(live[16:]); n != 0 {
+		t.Fatalf("the callback ran %d times after Release", n)
+	}
+}
+
+// TestTimerReleaseRunning: Release racing a timer of 0 ns (its callback
+// about to start or running) leaves no timer behind, and no callback runs
+// after it returns.
+func TestTimerReleaseRunning(t *testing.T) {
+	spec := Spec{Type: Hash, KeySize: 4, ValueSize: 24, MaxEntries: 2, Fields: [MaxFields]Field{{FieldTimer, 0}}}
+	for range 20 {
+		m := mustNew(t, spec)
+		if err := m.Update(u32(0), make([]byte, 24), UpdateAny); err != nil {
+			t.Fatal(err)
+		}
+		p := loadChecked(t, fmt.Sprintf(timerOnlySrc, Handle(m), 0))
+		if r, err := p.Run(&interp.Input{}); err != nil || r != 0 {
+			t.Fatalf("arm: %d %v", int64(r), err)
+		}
+		live := m.LookupElem(u32(0), 0)
+		Release(m)
+		after := atomic.LoadUint64((*uint64)(unsafe.Pointer(&live[16])))
+		if n := timersOf(m.(*object)); n != 0 {
+			t.Fatalf("%d timers of a released map left in the registry", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+		if n := atomic.LoadUint64((*uint64)(unsafe.Pointer(&live[16]))); n != after {
+			t.Fatalf("the callback ran after Release: %d runs, %d at Release", n, after)
+		}
+	}
+}
+
+// timersOf counts the registry's timers of o.
+func timersOf(o *object) int {
+	timers.Lock()
+	defer timers.Unlock()
+	n := 0
+	for _, t := range timers.byID {
+		if t.o == o {
+			n++
+		}
+	}
+	return n
 }
 
 func TestTimerInitNoField(t *testing.T) {

@@ -252,6 +252,51 @@ func TimerStats(timer []byte) (runs uint64, lastErr error, ok bool) {
 	return t.runCount, t.lastErr, true
 }
 
+// freeTimers is what map_release_uref does to a released map's timers
+// (bpf_obj_free_timer on every value): each is cancelled, dropped from the
+// registry and its word cleared, so no callback starts afterwards; a
+// callback already running is waited for, as hrtimer_cancel does.
+func freeTimers(o *object) {
+	if !o.special.hasTimer() {
+		return
+	}
+	var ts []*timerState
+	var ids []uint64
+	timers.Lock()
+	for id, t := range timers.byID {
+		if t.o == o {
+			ts = append(ts, t)
+			ids = append(ids, id)
+			delete(timers.byID, id)
+		}
+	}
+	timers.Unlock()
+	off := o.special.timer - 1
+	for i, t := range ts {
+		if w := t.value[off:]; len(w) >= 16 && uintptr(unsafe.Pointer(&w[0]))%8 == 0 {
+			atomic.CompareAndSwapUint64(timerID(w), ids[i], 0)
+		}
+		t.mu.Lock()
+		t.freed, t.pending = true, false
+		t.gen++
+		if t.t != nil {
+			t.t.Stop()
+		}
+		t.mu.Unlock()
+	}
+	for _, t := range ts {
+		for {
+			t.mu.Lock()
+			f := t.firing
+			t.mu.Unlock()
+			if !f {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
 // timerFree is bpf_timer_cancel_and_free on the timer whose 16 bytes are
 // b: the word is cleared, and the timer cancelled and dropped, so its
 // callback never runs again (one that is running finishes).

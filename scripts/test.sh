@@ -42,3 +42,4 @@ fuzz FuzzParse ./conformance
 fuzz FuzzDifferential ./difftest
 fuzz FuzzReader ./pcap
 fuzz FuzzParseFileHeader ./maps
+fuzz FuzzLoad ./loader

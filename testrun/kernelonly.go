@@ -200,7 +200,7 @@ func runKernelOnly(prog *interp.Program, typ progtype.Type, opts Options) (Resul
 		in.Packet = nil
 	}
 	in.Regions = append(regions, in.Regions...)
-	ret, dur, err := repeatRuns(prog, &in, opts.Repeat)
+	ret, dur, err := repeatRuns(prog, &in, opts.Repeat, typ, progtype.ReturnRange(typ, attach))
 	if err != nil {
 		return res, err
 	}
@@ -242,7 +242,7 @@ func runTracepoint(prog *interp.Program, opts Options) (Result, error) {
 	in.Args = [5]uint64{mc.Addr()}
 	in.Regions = append([]interp.Region{mc.Region()}, in.Regions...)
 	in.Packet = nil
-	ret, dur, err := repeatRuns(prog, &in, opts.Repeat)
+	ret, dur, err := repeatRuns(prog, &in, opts.Repeat, progtype.Tracepoint, progtype.ReturnRange(progtype.Tracepoint, 0))
 	if err != nil {
 		return res, err
 	}

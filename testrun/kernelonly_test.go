@@ -55,20 +55,24 @@ func TestKernelOnlyRuns(t *testing.T) {
 			asm: "r2 = 0x12345678\n*(u32 *)(r1 + 24) = r2\nr6 = *(u64 *)(r1 + 64)\nr0 = *(u32 *)(r6 + 4)\nr0 -= 1\nexit\n",
 			ctx: ctxWith(progtype.SockAddrSize, map[int]uint64{28: 2, 4: 0x0100007f}, nil), retval: 1,
 			ctxOut: func(b []byte) bool { return le32(b, 24) == 0x5678 && le32(b, 4) == 0x0100007f && le64(b, 64) == 0 }},
-		// sock_ops: reply = op + skb_len, sk is NULL, the packet readable.
+		// sock_ops: reply = op + skb_len, sk is NULL, the packet readable:
+		// 1 if its first byte is 'h' (the verifier allows only 0 and 1).
 		{name: "sock_ops", typ: progtype.SockOps, attach: progtype.AttachCGroupSockOps,
 			asm: "r2 = *(u32 *)(r1 + 0)\nr3 = *(u32 *)(r1 + 208)\nr2 += r3\n*(u32 *)(r1 + 4) = r2\n" +
-				"r0 = *(u64 *)(r1 + 184)\nif r0 != 0 goto +6\nr2 = *(u64 *)(r1 + 192)\nr3 = *(u64 *)(r1 + 200)\nr4 = r2\nr4 += 1\nif r4 > r3 goto +1\nr0 = *(u8 *)(r2 + 0)\nexit\n",
-			ctx: ctxWith(progtype.SockOpsSize, map[int]uint64{0: 4}, nil), data: pkt, retval: 'h',
+				"r6 = *(u64 *)(r1 + 184)\nr0 = 0\nif r6 != 0 goto +8\nr2 = *(u64 *)(r1 + 192)\nr3 = *(u64 *)(r1 + 200)\nr4 = r2\nr4 += 1\nif r4 > r3 goto +3\n" +
+				"r5 = *(u8 *)(r2 + 0)\nif r5 != 0x68 goto +1\nr0 = 1\nexit\n",
+			ctx: ctxWith(progtype.SockOpsSize, map[int]uint64{0: 4}, nil), data: pkt, retval: 1,
 			ctxOut: func(b []byte) bool { return le32(b, 4) == 4+uint32(len(pkt)) && le32(b, 208) == uint32(len(pkt)) }},
 		// sk_msg: write the first byte of the message, return size.
 		{name: "sk_msg", typ: progtype.SKMsg, attach: progtype.AttachSKMsgVerdict,
 			asm: "r2 = *(u64 *)(r1 + 0)\nr3 = *(u64 *)(r1 + 8)\nr0 = *(u32 *)(r1 + 68)\nr4 = r2\nr4 += 1\nif r4 > r3 goto +2\nr5 = 72\n*(u8 *)(r2 + 0) = r5\nexit\n",
 			ctx: ctxWith(progtype.SKMsgMDSize, map[int]uint64{16: 2}, nil), data: pkt, retval: uint32(len(pkt)),
 			dataOut: append([]byte("H"), pkt[1:]...), ctxOut: func(b []byte) bool { return le32(b, 68) == uint32(len(pkt)) && le64(b, 0) == 0 }},
+		// cgroup_device: allow (1) if access type + minor is 8 (the
+		// verifier allows only 0 and 1).
 		{name: "cgroup_device", typ: progtype.CGroupDevice, attach: progtype.AttachCGroupDevice,
-			asm: "r0 = *(u16 *)(r1 + 0)\nr2 = *(u32 *)(r1 + 8)\nr0 += r2\nexit\n",
-			ctx: ctxWith(progtype.CGroupDevCtxSize, map[int]uint64{0: 0x20003, 8: 5}, nil), retval: 8},
+			asm: "r0 = *(u16 *)(r1 + 0)\nr2 = *(u32 *)(r1 + 8)\nr0 += r2\nif r0 == 8 goto +2\nr0 = 0\nexit\nr0 = 1\nexit\n",
+			ctx: ctxWith(progtype.CGroupDevCtxSize, map[int]uint64{0: 0x20003, 8: 5}, nil), retval: 1},
 		{name: "cgroup_sysctl", typ: progtype.CGroupSysctl, attach: progtype.AttachCGroupSysctl,
 			asm: "r0 = *(u32 *)(r1 + 0)\nr2 = 9\n*(u32 *)(r1 + 4) = r2\nexit\n",
 			ctx: ctxWith(progtype.SysctlCtxSize, map[int]uint64{0: 1}, nil), retval: 1,
@@ -181,5 +185,49 @@ func TestGobeeTestRunFlag(t *testing.T) {
 	}
 	if n != 14 {
 		t.Errorf("%d types marked GobeeTestRun, want 14", n)
+	}
+}
+
+// TestReturnRange: a run whose return value is outside the range the
+// verifier allows for the type (progtype.ReturnRange, where checked)
+// fails naming the value and the range; types without a checked range
+// return anything.
+func TestReturnRange(t *testing.T) {
+	pkt := append(make([]byte, 12), 0x08, 0x06, 1, 2, 3, 4) // ARP
+	for _, c := range []struct {
+		name   string
+		typ    progtype.Type
+		attach progtype.AttachType
+		r0     string
+		ctx    []byte
+		data   []byte
+		want   string // "" : the run succeeds
+	}{
+		{name: "sysctl 1", typ: progtype.CGroupSysctl, attach: progtype.AttachCGroupSysctl, r0: "1", ctx: make([]byte, progtype.SysctlCtxSize)},
+		{name: "sysctl 2", typ: progtype.CGroupSysctl, attach: progtype.AttachCGroupSysctl, r0: "2", ctx: make([]byte, progtype.SysctlCtxSize),
+			want: "returned 2 (0x2), outside [0, 1]"},
+		{name: "sysctl -1", typ: progtype.CGroupSysctl, attach: progtype.AttachCGroupSysctl, r0: "-1", ctx: make([]byte, progtype.SysctlCtxSize),
+			want: "returned -1 (0xffffffffffffffff), outside [0, 1]"},
+		// All 64 bits count, as the verifier's smin/smax.
+		{name: "sysctl 1<<32|1", typ: progtype.CGroupSysctl, attach: progtype.AttachCGroupSysctl, r0: "0x100000001 ll", ctx: make([]byte, progtype.SysctlCtxSize),
+			want: "returned 4294967297 (0x100000001), outside [0, 1]"},
+		// recvmsg programs must return 1.
+		{name: "recvmsg 0", typ: progtype.CGroupSockAddr, attach: progtype.AttachCGroupUDP4Recvmsg, r0: "0", ctx: make([]byte, progtype.SockAddrSize),
+			want: "returned 0 (0x0), outside [1, 1]"},
+		{name: "bind 3", typ: progtype.CGroupSockAddr, attach: progtype.AttachCGroupInet4Bind, r0: "3", ctx: make([]byte, progtype.SockAddrSize)},
+		{name: "cgroup_skb 4", typ: progtype.CGroupSKB, r0: "4", data: pkt, want: "outside [0, 3]"},
+		// XDP and socket filters: any value.
+		{name: "xdp 100", typ: progtype.XDP, r0: "100", data: pkt},
+		{name: "socket_filter -1", typ: progtype.SocketFilter, r0: "-1", data: pkt},
+	} {
+		p := load(t, "r0 = "+c.r0+"\nexit\n")
+		_, err := Run(p, c.typ, Options{CtxIn: c.ctx, DataIn: c.data, Attach: c.attach})
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.want != "" && (!errors.Is(err, ErrReturnRange) || !strings.Contains(err.Error(), c.want) ||
+			!strings.Contains(err.Error(), "refused the program at load time")):
+			t.Errorf("%s: %v, want ErrReturnRange with %q", c.name, err, c.want)
+		}
 	}
 }

@@ -101,7 +101,7 @@ func runNetfilter(prog *interp.Program, opts Options) (Result, error) {
 	in.Args = [5]uint64{nf.Addr()}
 	in.Regions = append([]interp.Region{nf.Region(), {Mem: state}}, in.Regions...)
 	in.Packet = nil
-	ret, dur, err := repeatRuns(prog, &in, opts.Repeat)
+	ret, dur, err := repeatRuns(prog, &in, opts.Repeat, progtype.Netfilter, progtype.ReturnRange(progtype.Netfilter, opts.Attach))
 	if err != nil {
 		return res, err
 	}

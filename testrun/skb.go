@@ -149,7 +149,7 @@ func runSKB(prog *interp.Program, typ progtype.Type, opts Options) (Result, erro
 	in.Regions = append([]interp.Region{sc.Region(), {Mem: skb.Buf, Writable: true}}, in.Regions...)
 	in.Packet = skb.Buf[skb.Data:skb.Tail]
 	in.Context = skbRunContext{skb, opts.Input.Context, &in}
-	ret, dur, err := repeatRuns(prog, &in, opts.Repeat)
+	ret, dur, err := repeatRuns(prog, &in, opts.Repeat, typ, progtype.ReturnRange(typ, opts.Attach))
 	if err != nil {
 		return res, err
 	}

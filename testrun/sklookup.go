@@ -61,7 +61,7 @@ func runSKLookup(prog *interp.Program, opts Options) (Result, error) {
 	in.Args = [5]uint64{sc.Addr()}
 	in.Regions = append([]interp.Region{sc.Region()}, in.Regions...)
 	in.Packet = nil
-	ret, dur, err := repeatRuns(prog, &in, opts.Repeat)
+	ret, dur, err := repeatRuns(prog, &in, opts.Repeat, progtype.SKLookup, progtype.ReturnRange(progtype.SKLookup, opts.Attach))
 	if err != nil {
 		return res, err
 	}

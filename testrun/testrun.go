@@ -167,8 +167,29 @@ func testInit(size, headroom, tailroom int) error {
 	return nil
 }
 
-// repeatRuns runs prog repeat times on in, as bpf_test_run does.
-func repeatRuns(prog *interp.Program, in *interp.Input, repeat uint32) (uint32, time.Duration, error) {
+// ErrReturnRange is the error of a run whose return value is outside the
+// range the verifier allows for the program's type: the kernel would
+// have refused the program at load time (check_return_code). gobee has
+// no verifier, so the value is checked when a run returns it.
+var ErrReturnRange = errors.New("return value out of range")
+
+// checkReturn is check_return_code at run time: for types whose range
+// progtype marks as checked (progtype.ReturnRange), r0 (all 64 bits, as
+// the verifier's smin/smax) must be in [Min, Max].
+func checkReturn(rr progtype.Return, typ progtype.Type, r0 uint64) error {
+	if !rr.Checked {
+		return nil
+	}
+	if v := int64(r0); v < rr.Min || v > rr.Max {
+		return fmt.Errorf("test run: %w: %v program returned %d (%#x), outside [%d, %d]; "+
+			"the kernel's verifier would have refused the program at load time", ErrReturnRange, typ, v, r0, rr.Min, rr.Max)
+	}
+	return nil
+}
+
+// repeatRuns runs prog repeat times on in, as bpf_test_run does; each
+// run's return value is checked against rr (see checkReturn).
+func repeatRuns(prog *interp.Program, in *interp.Input, repeat uint32, typ progtype.Type, rr progtype.Return) (uint32, time.Duration, error) {
 	if repeat == 0 {
 		repeat = 1
 	}
@@ -178,6 +199,9 @@ func repeatRuns(prog *interp.Program, in *interp.Input, repeat uint32) (uint32, 
 		var err error
 		ret, err = prog.Run(in)
 		if err != nil {
+			return 0, 0, err
+		}
+		if err := checkReturn(rr, typ, ret); err != nil {
 			return 0, 0, err
 		}
 	}

@@ -87,7 +87,7 @@ func runXDP(prog *interp.Program, opts Options) (Result, error) {
 	in.Regions = append([]interp.Region{xc.Region(), {Mem: x.Buf, Writable: true}}, in.Regions...)
 	in.Packet = nil
 	in.Context = xdpRunContext{x, opts.Input.Context}
-	ret, dur, err := repeatRuns(prog, &in, opts.Repeat)
+	ret, dur, err := repeatRuns(prog, &in, opts.Repeat, progtype.XDP, progtype.ReturnRange(progtype.XDP, opts.Attach))
 	if err != nil {
 		return res, err
 	}
