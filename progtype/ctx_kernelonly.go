@@ -531,6 +531,11 @@ func ReturnRange(t Type, attach AttachType) Return {
 		return Return{}
 	}
 	r := info.Return
+	if t == CGroupSKB && attach != AttachCGroupInetEgress {
+		// check_return_code: 2 and 3 (congestion notification) only for
+		// programs loaded for egress.
+		r.Max = 1
+	}
 	if t == CGroupSockAddr {
 		switch attach {
 		case AttachCGroupInet4Bind, AttachCGroupInet6Bind:

@@ -215,7 +215,9 @@ func TestReturnRange(t *testing.T) {
 		{name: "recvmsg 0", typ: progtype.CGroupSockAddr, attach: progtype.AttachCGroupUDP4Recvmsg, r0: "0", ctx: make([]byte, progtype.SockAddrSize),
 			want: "returned 0 (0x0), outside [1, 1]"},
 		{name: "bind 3", typ: progtype.CGroupSockAddr, attach: progtype.AttachCGroupInet4Bind, r0: "3", ctx: make([]byte, progtype.SockAddrSize)},
-		{name: "cgroup_skb 4", typ: progtype.CGroupSKB, r0: "4", data: pkt, want: "outside [0, 3]"},
+		{name: "cgroup_skb 4 egress", typ: progtype.CGroupSKB, attach: progtype.AttachCGroupInetEgress, r0: "4", data: pkt, want: "outside [0, 3]"},
+		{name: "cgroup_skb 3 egress", typ: progtype.CGroupSKB, attach: progtype.AttachCGroupInetEgress, r0: "3", data: pkt},
+		{name: "cgroup_skb 2 ingress", typ: progtype.CGroupSKB, r0: "2", data: pkt, want: "outside [0, 1]"},
 		// XDP and socket filters: any value.
 		{name: "xdp 100", typ: progtype.XDP, r0: "100", data: pkt},
 		{name: "socket_filter -1", typ: progtype.SocketFilter, r0: "-1", data: pkt},
