@@ -312,43 +312,25 @@ func (m *Map) done() { m.obj.mu.RUnlock() }
 
 // Lookup copies key's value into valueOut (BPF_MAP_LOOKUP_ELEM).
 func (m *Map) Lookup(key, valueOut any) error {
-	s, err := m.use()
-	if err != nil {
-		return err
-	}
-	defer m.done()
-	k, err := marshalKey(s, key)
-	if err != nil {
-		return err
-	}
-	v, err := s.Lookup(k)
-	if err != nil {
-		return err
-	}
-	return unmarshalValue(s, valueOut, v)
+	return m.readValue(key, valueOut, maps.Map.Lookup)
 }
 
 // LookupWithFlags is Lookup with BPF_MAP_LOOKUP_ELEM's flags
 // (LookupLock).
 func (m *Map) LookupWithFlags(key, valueOut any, flags MapLookupFlags) error {
-	s, err := m.use()
-	if err != nil {
-		return err
-	}
-	defer m.done()
-	k, err := marshalKey(s, key)
-	if err != nil {
-		return err
-	}
-	v, err := s.LookupFlags(k, uint64(flags))
-	if err != nil {
-		return err
-	}
-	return unmarshalValue(s, valueOut, v)
+	return m.readValue(key, valueOut, func(s maps.Map, k []byte) ([]byte, error) {
+		return s.LookupFlags(k, uint64(flags))
+	})
 }
 
 // LookupAndDelete copies key's value into valueOut and deletes it.
 func (m *Map) LookupAndDelete(key, valueOut any) error {
+	return m.readValue(key, valueOut, maps.Map.LookupAndDelete)
+}
+
+// readValue is the shape of every call that takes a key and gives a
+// value: hold the map, encode the key, call op, decode into valueOut.
+func (m *Map) readValue(key, valueOut any, op func(maps.Map, []byte) ([]byte, error)) error {
 	s, err := m.use()
 	if err != nil {
 		return err
@@ -358,7 +340,7 @@ func (m *Map) LookupAndDelete(key, valueOut any) error {
 	if err != nil {
 		return err
 	}
-	v, err := s.LookupAndDelete(k)
+	v, err := op(s, k)
 	if err != nil {
 		return err
 	}
