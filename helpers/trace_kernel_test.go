@@ -67,14 +67,16 @@ func TestKernelTraceDifferential(t *testing.T) {
 	defer runtime.UnlockOSThread()
 	tasks := tracefs.Tasks{tracefs.Gettid(): true}
 	comm := tracefs.Comm()
-	if err := tracefs.Clear(dir); err != nil {
-		t.Fatalf("clearing the trace buffer: %v", err)
-	}
+	// Open (and so lock) the pipe before clearing the buffer, so that no
+	// other gobee reader is mid-run when its lines are dropped.
 	pipe, err := tracefs.OpenPipe(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pipe.Close()
+	if err := tracefs.Clear(dir); err != nil {
+		t.Fatalf("clearing the trace buffer: %v", err)
+	}
 	keep := tasks.Keep(comm)
 
 	rng := rand.New(rand.NewPCG(7, 11))

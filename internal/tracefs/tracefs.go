@@ -52,6 +52,7 @@ func Clear(dir string) error {
 // reader of the system.
 type Pipe struct {
 	fd      int
+	lock    int // flock held while the pipe is open (Linux)
 	partial []byte
 	started bool // a record has begun
 	kept    bool // ReadUntil keeps the current record

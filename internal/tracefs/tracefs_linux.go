@@ -25,13 +25,37 @@ func Mount() (string, error) {
 	return Find()
 }
 
-// OpenPipe opens dir's trace_pipe without blocking.
+// lockPath serialises gobee's readers of trace_pipe across processes.
+var lockPath = os.TempDir() + "/gobee-trace_pipe.lock"
+
+// OpenPipe opens dir's trace_pipe without blocking. trace_pipe is one
+// consuming stream for the whole machine: a line read by one reader is
+// gone for the others, and Clear empties it for everybody. So OpenPipe
+// first takes an exclusive lock (flock on lockPath) that Close releases,
+// and gobee's readers — `gobee run --engine kernel`, the differential
+// tests of parallel test packages — take turns instead of stealing each
+// other's lines. It waits for the lock.
 func OpenPipe(dir string) (*Pipe, error) {
+	lock, err := unix.Open(lockPath, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o666)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: lockPath, Err: err}
+	}
+	for {
+		err = unix.Flock(lock, unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		unix.Close(lock)
+		return nil, &os.PathError{Op: "flock", Path: lockPath, Err: err}
+	}
 	fd, err := unix.Open(dir+"/trace_pipe", unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
+		unix.Close(lock)
 		return nil, &os.PathError{Op: "open", Path: dir + "/trace_pipe", Err: err}
 	}
-	return &Pipe{fd: fd}, nil
+	return &Pipe{fd: fd, lock: lock}, nil
 }
 
 // ReadAvailable returns the complete lines the pipe holds now, without
@@ -59,8 +83,12 @@ func (p *Pipe) wait(deadline time.Time) {
 	_, _ = unix.Poll(pfd, ms)
 }
 
-// Close closes the pipe.
-func (p *Pipe) Close() error { return unix.Close(p.fd) }
+// Close closes the pipe and lets the next reader in.
+func (p *Pipe) Close() error {
+	err := unix.Close(p.fd)
+	unix.Close(p.lock) // releases the flock
+	return err
+}
 
 // Comm returns the calling thread's comm.
 func Comm() string {
