@@ -1,6 +1,10 @@
 package progen
 
-import "github.com/gobee-dev/gobee/isa"
+import (
+	"math"
+
+	"github.com/gobee-dev/gobee/isa"
+)
 
 func alu(c isa.Class, op, src uint8) isa.Opcode      { return isa.Opcode(uint8(c) | op | src) }
 func jmp(c isa.Class, op, src uint8) isa.Opcode      { return isa.Opcode(uint8(c) | op | src) }
@@ -71,6 +75,11 @@ func (g *gen) aluStatement() {
 // endian emits le/be 16/32/64 (ALU) or bswap 16/32/64 (ALU64).
 func (g *gen) endian(c isa.Class, dst isa.Register) {
 	width := []int64{16, 32, 64}[g.rng.IntN(3)]
+	if !g.cfg.NoOperandSetup && g.rng.IntN(4) == 0 {
+		// High bits in every byte, so a swap that keeps or drops the
+		// wrong ones shows.
+		g.setValue(dst, swapEdges[g.rng.IntN(len(swapEdges))])
+	}
 	order := isa.EndToLE
 	if c == isa.ClassALU && g.rng.IntN(2) == 0 {
 		order = isa.EndToBE
@@ -87,11 +96,17 @@ func (g *gen) mov(c isa.Class, dst isa.Register) {
 	case 1:
 		g.b.emit(movX(c, dst, g.pickSrc(), 0))
 	default:
+		src := g.pickSrc()
+		if !g.cfg.NoOperandSetup && g.f.depth == 0 && g.rng.IntN(3) == 0 {
+			// Sign-extend a value just loaded from the memory or stack.
+			src = g.pickDst()
+			g.loadInto(src)
+		}
 		offs := []int16{8, 16, 32}
 		if c == isa.ClassALU {
 			offs = offs[:2]
 		}
-		g.b.emit(movX(c, dst, g.pickSrc(), offs[g.rng.IntN(len(offs))]))
+		g.b.emit(movX(c, dst, src, offs[g.rng.IntN(len(offs))]))
 	}
 }
 
@@ -132,6 +147,11 @@ func (g *gen) divMod(c isa.Class, op uint8, dst isa.Register) {
 	if g.rng.IntN(2) == 0 {
 		src = g.pickDst()
 		g.setValue(src, divisorEdges[g.rng.IntN(len(divisorEdges))])
+		if off == isa.OffSigned && src != dst && !g.cfg.NoOperandSetup && g.rng.IntN(2) == 0 {
+			// INT_MIN (64- or 32-bit) over -1: the signed overflow.
+			g.setValue(src, math.MaxUint64)
+			g.setValue(dst, intMinEdges[g.rng.IntN(len(intMinEdges))])
+		}
 	}
 	g.b.emit(isa.Instruction{Op: alu(c, op, isa.SrcX), Dst: dst, Src: src, Off: off})
 }

@@ -66,12 +66,15 @@ func (g *gen) ifElse(room int) {
 
 // loop emits a loop that runs a body a small constant number of times,
 // counting in a callee-saved register the body does not write, so the
-// verifier can follow every iteration to the end.
+// verifier can follow every iteration to the end. With may_goto the loop
+// may also check may_goto at the top (leaving the loop when it jumps),
+// and may take the shape of a loop bounded by may_goto: it leaves through
+// may_goto or a test of the counter, and jumps back with goto or gotol.
 func (g *gen) loop(room int) {
 	f := g.f
 	counter := isa.R6 + isa.Register(g.rng.IntN(3))
 	trips := int64(1 + g.rng.IntN(4))
-	top := g.b.newLabel()
+	top, end := g.b.newLabel(), g.b.newLabel()
 	saved := f.reserved
 	f.reserved |= 1 << counter
 	f.inLoop = true
@@ -82,24 +85,68 @@ func (g *gen) loop(room int) {
 	default: // count up
 		g.b.emit(isa.Instruction{Op: alu(g.aluClass(), isa.OpMov, isa.SrcK), Dst: counter})
 	}
+	// Only the entry subprogram: in callees the verifier may widen the
+	// counter at may_goto and then fail to bound the loop.
+	mayGoto := f.index == 0 && f.mayGotos > 0 && g.rng.IntN(2) == 0
+	backward := mayGoto && g.rng.IntN(2) == 0 // leave forward, jump back unconditionally
 	g.b.bind(top)
-	g.nested(func() { g.block(g.bodySize(room, 8)) })
+	if mayGoto {
+		f.mayGotos--
+		g.b.branch(isa.Instruction{Op: isa.OpcodeMayGoto}, end, fixOff)
+	}
+	g.nested(func() {
+		f.inMayGoto = mayGoto
+		g.block(g.bodySize(room, 8))
+		f.inMayGoto = false
+	})
+	// Each style: the counter update, the condition that repeats the loop
+	// and the one that leaves it.
+	var update, again, leave isa.Instruction
 	switch style {
 	case 0:
-		g.b.emit(isa.Instruction{Op: alu(isa.ClassALU64, isa.OpAdd, isa.SrcK), Dst: counter, Imm: -1})
-		g.b.branch(isa.Instruction{Op: jmp(isa.ClassJMP, isa.OpJNE, isa.SrcK), Dst: counter}, top, fixOff)
+		update = isa.Instruction{Op: alu(isa.ClassALU64, isa.OpAdd, isa.SrcK), Dst: counter, Imm: -1}
+		again = isa.Instruction{Op: jmp(isa.ClassJMP, isa.OpJNE, isa.SrcK), Dst: counter}
+		leave = isa.Instruction{Op: jmp(isa.ClassJMP, isa.OpJEQ, isa.SrcK), Dst: counter}
 	case 1:
-		g.b.emit(isa.Instruction{Op: alu(isa.ClassALU, isa.OpSub, isa.SrcK), Dst: counter, Imm: 1})
-		g.b.branch(isa.Instruction{Op: jmp(isa.ClassJMP32, isa.OpJSGT, isa.SrcK), Dst: counter}, top, fixOff)
+		update = isa.Instruction{Op: alu(isa.ClassALU, isa.OpSub, isa.SrcK), Dst: counter, Imm: 1}
+		again = isa.Instruction{Op: jmp(isa.ClassJMP32, isa.OpJSGT, isa.SrcK), Dst: counter}
+		leave = isa.Instruction{Op: jmp(isa.ClassJMP32, isa.OpJSLE, isa.SrcK), Dst: counter}
 	case 2:
-		g.b.emit(isa.Instruction{Op: alu(isa.ClassALU64, isa.OpAdd, isa.SrcK), Dst: counter, Imm: 1})
-		g.b.branch(isa.Instruction{Op: jmp(isa.ClassJMP, isa.OpJLT, isa.SrcK), Dst: counter, Imm: trips}, top, fixOff)
+		update = isa.Instruction{Op: alu(isa.ClassALU64, isa.OpAdd, isa.SrcK), Dst: counter, Imm: 1}
+		again = isa.Instruction{Op: jmp(isa.ClassJMP, isa.OpJLT, isa.SrcK), Dst: counter, Imm: trips}
+		leave = isa.Instruction{Op: jmp(isa.ClassJMP, isa.OpJGE, isa.SrcK), Dst: counter, Imm: trips}
 	default:
-		g.b.emit(isa.Instruction{Op: alu(isa.ClassALU, isa.OpAdd, isa.SrcK), Dst: counter, Imm: 1})
-		g.b.branch(isa.Instruction{Op: jmp(isa.ClassJMP32, isa.OpJNE, isa.SrcK), Dst: counter, Imm: trips}, top, fixOff)
+		update = isa.Instruction{Op: alu(isa.ClassALU, isa.OpAdd, isa.SrcK), Dst: counter, Imm: 1}
+		again = isa.Instruction{Op: jmp(isa.ClassJMP32, isa.OpJNE, isa.SrcK), Dst: counter, Imm: trips}
+		leave = isa.Instruction{Op: jmp(isa.ClassJMP32, isa.OpJEQ, isa.SrcK), Dst: counter, Imm: trips}
 	}
+	g.b.emit(update)
+	if backward {
+		g.b.branch(leave, end, fixOff)
+		g.goTo(top)
+	} else {
+		g.b.branch(again, top, fixOff)
+	}
+	g.b.bind(end)
 	f.reserved = saved
 	f.inLoop = false
+}
+
+// mayGotoSkip emits: may_goto end; body; end: — the body runs unless the
+// may_goto budget is spent, which never happens here. Sometimes the body
+// is empty (may_goto +0, which the kernel removes as a no-op).
+func (g *gen) mayGotoSkip(room int) {
+	g.f.mayGotos--
+	end := g.b.newLabel()
+	g.b.branch(isa.Instruction{Op: isa.OpcodeMayGoto}, end, fixOff)
+	if g.rng.IntN(8) != 0 {
+		g.nested(func() {
+			g.f.inMayGoto = true
+			g.block(g.bodySize(room, 6))
+			g.f.inMayGoto = false
+		})
+	}
+	g.b.bind(end)
 }
 
 // call emits a bpf-to-bpf call of subprogram t with the memory pointer in

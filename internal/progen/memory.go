@@ -212,3 +212,21 @@ func (g *gen) acquireRelease(base isa.Register) {
 		g.markStack(off, n)
 	}
 }
+
+// loadInto loads into dst, with the size picked at random, from the
+// memory or from initialised stack; it does nothing when neither has
+// room.
+func (g *gen) loadInto(dst isa.Register) {
+	size := sizes[g.rng.IntN(len(sizes))]
+	base, off, ok := isa.R9, int16(0), false
+	if g.rng.IntN(2) == 0 {
+		off, ok = g.memOffset(isa.SizeBytes(size), false)
+	}
+	if !ok {
+		base = isa.R10
+		off, ok = g.initSlot(isa.SizeBytes(size))
+	}
+	if ok {
+		g.b.emit(isa.Instruction{Op: memOp(isa.ClassLDX, isa.ModeMEM, size), Dst: dst, Src: base, Off: off})
+	}
+}

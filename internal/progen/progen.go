@@ -8,7 +8,7 @@
 // shifts and divisions the kernel defines at run time (shift amounts past
 // the width, division by a zero register), sign extension, byte swaps,
 // lddw, loads, stores and atomics on the stack and on the memory, forward
-// branches, bounded loops and bpf-to-bpf calls.
+// branches, bounded loops, may_goto, gotol and bpf-to-bpf calls.
 //
 // To stay within the verifier's rules the generator keeps invariants
 // rather than tracking the verifier's state:
@@ -57,6 +57,18 @@ type Config struct {
 	// MemAtomics allows atomic operations on the memory. The kernel
 	// allows them when the memory is a map value, not packet data.
 	MemAtomics bool
+	// NoMayGoto disables may_goto (BPF_JMP|BPF_JCOND): loops that check
+	// may_goto at the top besides their counter, loops that leave only
+	// through may_goto or a counter test and jump back with goto or
+	// gotol, and may_goto skipping straight-line code. The counters stay
+	// far below the may_goto budget, so may_goto never jumps at run time
+	// (the kernel's timed may_goto and gobee's count agree on that).
+	NoMayGoto bool
+	// NoOperandSetup disables setting operands to edge values just before
+	// the operations they are interesting for: INT_MIN dividends for
+	// signed division by -1, high-bit patterns for byte swaps, loaded
+	// values for sign-extending moves.
+	NoOperandSetup bool
 }
 
 // Defaults and limits.
@@ -68,6 +80,13 @@ const (
 	accOff         = -8 // the accumulator's stack offset
 	calleeStack    = 64 // stack bytes of each callee frame
 	maxCallsPerFn  = 3
+	// mayGotoStack is the stack the kernel adds to a frame that uses
+	// may_goto (8 bytes, or 16 for the timed may_goto of x86); the entry
+	// frame leaves it free so that its depth stays within 512 bytes.
+	mayGotoStack = 16
+	// maxMayGotos bounds the may_goto instructions of a frame: the
+	// verifier explores both ways at each, so they multiply its work.
+	maxMayGotos = 1
 )
 
 func (c Config) withDefaults() Config {
@@ -135,14 +154,16 @@ type gen struct {
 
 // frame is the state of the subprogram being generated.
 type frame struct {
-	index    int                 // 0 is the entry subprogram
-	callees  []int               // subprograms it may call
-	calls    int                 // calls emitted so far
-	stack    int                 // bytes of stack it may use
-	init     [isa.StackSize]bool // stack byte fp-1-i written on every path
-	depth    int                 // nesting of branch and loop bodies
-	inLoop   bool
-	reserved uint16 // registers that must not be written (loop counters)
+	index     int                 // 0 is the entry subprogram
+	callees   []int               // subprograms it may call
+	calls     int                 // calls emitted so far
+	stack     int                 // bytes of stack it may use
+	init      [isa.StackSize]bool // stack byte fp-1-i written on every path
+	depth     int                 // nesting of branch and loop bodies
+	inLoop    bool
+	reserved  uint16 // registers that must not be written (loop counters)
+	mayGotos  int    // may_goto instructions left to emit (0 when disabled)
+	inMayGoto bool   // in code that may_goto guards: no calls
 }
 
 // function generates subprogram i of a program with n callees and returns
@@ -153,6 +174,12 @@ func (g *gen) function(i, n int) int {
 	f := &frame{index: i, stack: calleeStack}
 	if i == 0 {
 		f.stack = isa.StackSize - n*calleeStack
+	}
+	if !g.cfg.NoMayGoto && g.rng.IntN(3) != 0 {
+		f.mayGotos = maxMayGotos
+		if i == 0 {
+			f.stack -= mayGotoStack
+		}
 	}
 	for j := i + 1; j <= n; j++ {
 		f.callees = append(f.callees, j)
@@ -259,8 +286,10 @@ func (g *gen) statement(room int) {
 		g.ifElse(room)
 	case r < 90 && !f.inLoop && f.depth < 2 && room > 6:
 		g.loop(room)
-	case r < 94 && len(f.callees) > 0 && f.calls < maxCallsPerFn:
+	case r < 94 && len(f.callees) > 0 && f.calls < maxCallsPerFn && !f.inMayGoto:
 		g.call(f.callees[g.rng.IntN(len(f.callees))])
+	case r < 96 && f.mayGotos > 0 && f.depth < 3 && room > 3:
+		g.mayGotoSkip(room)
 	default:
 		g.aluStatement()
 	}

@@ -132,6 +132,11 @@ func TestCoverage(t *testing.T) {
 			}
 		}
 	}
+	for _, op := range []isa.Opcode{isa.OpcodeMayGoto, isa.OpcodeGotoL, isa.OpcodeJA} {
+		if !seen[op] {
+			t.Errorf("never generated %#02x", uint8(op))
+		}
+	}
 	for _, a := range append(atomicOps, isa.AtomicLoadAcq, isa.AtomicStoreRel) {
 		if !atomics[a] {
 			t.Errorf("never generated atomic %#x", a)

@@ -60,3 +60,10 @@ func (g *gen) imm64() int64 {
 		return int64(g.rng.Uint64() >> g.rng.IntN(64))
 	}
 }
+
+// intMinEdges are dividends for signed division by -1: the 64- and 32-bit
+// INT_MIN (the latter also sign-extended) and their neighbours.
+var intMinEdges = []uint64{0x8000000000000000, 0x80000000, 0xffffffff80000000, 0x8000000000000001, 0x80000001, 0x7fffffff80000000}
+
+// swapEdges are byte-swap operands with high bits in many bytes.
+var swapEdges = []uint64{0x8182838485868788, 0xff00ff00ff00ff00, 0x00ff00ff00ff00ff, 0x80000000000080ff, 0xfedcba9876543210, 0x000000008000ff80}
