@@ -350,35 +350,24 @@ func (c *mapCmd) lookup(args []string) error {
 	return nil
 }
 
-func (c *mapCmd) update(args []string) error {
-	m, sh, rest, err := c.openWithShape(args)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	e, err := c.parseElem(rest, sh, true, true, true)
-	if err != nil {
-		return err
-	}
-	if err := m.Update(e.key, userValue(sh, e.value), e.flags); err != nil {
-		return c.fail("update failed: %s", strerror(err))
-	}
-	c.jsonNull()
-	return nil
-}
+func (c *mapCmd) update(args []string) error { return c.write(args, true, "update") }
 
-func (c *mapCmd) push(args []string) error {
+// push is update for maps without keys (QUEUE, STACK, BLOOM_FILTER).
+func (c *mapCmd) push(args []string) error { return c.write(args, false, "push") }
+
+// write parses `[key ...] value ... [flags]` and updates the map.
+func (c *mapCmd) write(args []string, withKey bool, verb string) error {
 	m, sh, rest, err := c.openWithShape(args)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	e, err := c.parseElem(rest, sh, false, true, true)
+	e, err := c.parseElem(rest, sh, withKey, true, true)
 	if err != nil {
 		return err
 	}
 	if err := m.Update(e.key, userValue(sh, e.value), e.flags); err != nil {
-		return c.fail("push failed: %s", strerror(err))
+		return c.fail("%s failed: %s", verb, strerror(err))
 	}
 	c.jsonNull()
 	return nil
