@@ -80,38 +80,32 @@ func pktPackets(n int) map[string][]byte {
 
 // Prologues read three 32-bit arguments (r7, r8, r9) from the packet at
 // offsets 14, 18 and 22 when it is long enough, zeros otherwise; the
-// context stays in r6.
+// context stays in r6. They differ only in where the context keeps data
+// and data_end.
+var (
+	skbArgs = argsPrologue(76, 80) // __sk_buff
+	xdpArgs = argsPrologue(0, 4)   // xdp_md
+)
+
+func argsPrologue(dataOff, endOff int) string {
+	return fmt.Sprintf(`
+r6 = r1
+r7 = 0
+r8 = 0
+r9 = 0
+r2 = *(u32 *)(r6 + %d)
+r3 = *(u32 *)(r6 + %d)
+r4 = r2
+r4 += 26
+if r4 > r3 goto args_done
+r7 = *(u32 *)(r2 + 14)
+r8 = *(u32 *)(r2 + 18)
+r9 = *(u32 *)(r2 + 22)
+args_done:
+`, dataOff, endOff)
+}
+
 const (
-	skbArgs = `
-r6 = r1
-r7 = 0
-r8 = 0
-r9 = 0
-r2 = *(u32 *)(r6 + 76)
-r3 = *(u32 *)(r6 + 80)
-r4 = r2
-r4 += 26
-if r4 > r3 goto args_done
-r7 = *(u32 *)(r2 + 14)
-r8 = *(u32 *)(r2 + 18)
-r9 = *(u32 *)(r2 + 22)
-args_done:
-`
-	xdpArgs = `
-r6 = r1
-r7 = 0
-r8 = 0
-r9 = 0
-r2 = *(u32 *)(r6 + 0)
-r3 = *(u32 *)(r6 + 4)
-r4 = r2
-r4 += 26
-if r4 > r3 goto args_done
-r7 = *(u32 *)(r2 + 14)
-r8 = *(u32 *)(r2 + 18)
-r9 = *(u32 *)(r2 + 22)
-args_done:
-`
 	// skbEpilogue stores the helper's result (r0) and what the skb looks
 	// like afterwards into cb[], which ctx_out returns, plus the first
 	// bytes at the network header (load_bytes_relative).
